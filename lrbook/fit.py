@@ -1,0 +1,395 @@
+"""One front door: validate once, fit, check the answer, summarise.
+
+Used from chapter 3 onwards wherever a chapter needs a fitted model rather
+than the inside of a fitter.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+
+from lrbook.diagnostics import (
+    SeparationError,
+    check_collinearity,
+    find_separation,
+    separation_message,
+)
+from lrbook.glm import gradient_and_hessian, newton_glm
+from lrbook.inference import (
+    coefficient_table,
+    log_likelihood,
+    null_log_likelihood,
+    pseudo_r2,
+)
+from lrbook.links import LINKS, Link, get_link
+from lrbook.losses import linear_predictor, negative_log_likelihood
+from lrbook.optim import ConvergenceWarning, FitResult, lbfgs, optax_minimize
+from lrbook.validation import check_data, check_features
+
+__all__ = ["METHODS", "BinaryRegressionResult", "fit"]
+
+METHODS = ("newton", "lbfgs", "gradient_descent", "adam")
+"""The fitting methods :func:`fit` knows."""
+
+# A fitted probability this close to 0 or 1 (or a fit that did not converge)
+# prompts the exact, slower check for separation.
+_EXTREME_PROBABILITY = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryRegressionResult:
+    """A fitted binary regression, as returned by :func:`fit`.
+
+    Attributes
+    ----------
+    params : dict
+        ``{"bias": shape (), "weights": shape (p,)}``, as JAX arrays.
+    link : Link
+    method : str
+    penalty : float
+    feature_names : list of str
+    n_iter : int
+    converged : bool
+    loss_history : numpy.ndarray, shape (n_iter + 1,)
+        The mean penalised negative log-likelihood per iteration.
+    hessian : numpy.ndarray, shape (p + 1, p + 1)
+        Of the summed penalised negative log-likelihood at ``params``,
+        intercept first.
+    """
+
+    params: dict
+    link: Link
+    method: str
+    penalty: float
+    feature_names: list[str]
+    n_iter: int
+    converged: bool
+    loss_history: np.ndarray
+    hessian: np.ndarray = field(repr=False)
+    _X: Any = field(repr=False)
+    _y: Any = field(repr=False)
+    _sample_weight: Any = field(repr=False)
+
+    @property
+    def n_obs(self) -> int:
+        """The number of rows used in the fit."""
+        return int(self._y.shape[0])
+
+    @cached_property
+    def coef(self) -> pd.Series:
+        """The coefficients, ``const`` first, indexed by name."""
+        values = np.concatenate(
+            [np.atleast_1d(np.asarray(self.params["bias"])),
+             np.asarray(self.params["weights"])]
+        ).astype(np.float64)
+        return pd.Series(values, index=["const", *self.feature_names], name="coef")
+
+    @cached_property
+    def covariance(self) -> pd.DataFrame:
+        """The inverse of :attr:`hessian`, labelled."""
+        from scipy.linalg import cho_factor, cho_solve
+
+        matrix = np.asarray(self.hessian, dtype=np.float64)
+        inverse = cho_solve(cho_factor(matrix), np.eye(matrix.shape[0]))
+        labels = self.coef.index
+        return pd.DataFrame(inverse, index=labels, columns=labels)
+
+    @cached_property
+    def standard_errors(self) -> pd.Series:
+        """Square roots of the diagonal of :attr:`covariance`."""
+        return pd.Series(
+            np.sqrt(np.diag(self.covariance)), index=self.coef.index, name="std err"
+        )
+
+    @cached_property
+    def log_likelihood(self) -> float:
+        """The summed log-likelihood at the fitted coefficients (no penalty)."""
+        return log_likelihood(
+            self.params, self._X, self._y, self.link, self._sample_weight
+        )
+
+    @cached_property
+    def null_log_likelihood(self) -> float:
+        """The log-likelihood of the intercept-only model."""
+        weights = None if self._sample_weight is None else np.asarray(
+            self._sample_weight
+        )
+        return null_log_likelihood(np.asarray(self._y), weights)
+
+    @cached_property
+    def pseudo_r2(self) -> float:
+        """McFadden's pseudo R², ``1 - log_likelihood / null_log_likelihood``."""
+        return pseudo_r2(self.log_likelihood, self.null_log_likelihood)
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The coefficient table, with statsmodels' columns.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the confidence level of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``coef``, ``std err``, ``z``, ``P>|z|`` and the interval
+            bounds; index ``const`` and the feature names.
+        """
+        return coefficient_table(
+            self.params, self.covariance.to_numpy(), self.feature_names, alpha
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Fitted probabilities for new rows.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame, shape (m, p)
+
+        Returns
+        -------
+        numpy.ndarray, shape (m,)
+        """
+        X_array, _ = check_features(X)
+        if X_array.shape[1] != len(self.feature_names):
+            raise ValueError(
+                f"X has {X_array.shape[1]} columns but the model was fitted on "
+                f"{len(self.feature_names)} ({self.feature_names})."
+            )
+        X_jax = jnp.asarray(X_array, dtype=self._X.dtype)
+        return np.asarray(self.link.inverse(linear_predictor(self.params, X_jax)))
+
+
+def _check_options(link, method, penalty, max_iter, tol, learning_rate):
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string; got {type(method).__name__}.")
+    if method not in METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; the valid names are {list(METHODS)}."
+        )
+    link = get_link(link)
+    if link.name not in LINKS or LINKS[link.name] is not link:
+        raise ValueError(
+            f"fit needs one of the named links {sorted(LINKS)}; got {link!r}."
+        )
+    if isinstance(penalty, bool) or not isinstance(penalty, int | float) or not (
+        math.isfinite(penalty) and penalty >= 0
+    ):
+        raise ValueError(
+            f"penalty must be a finite number >= 0; got {penalty!r}. Use 0 for "
+            "an unpenalised fit."
+        )
+    if max_iter is not None and (
+        isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1
+    ):
+        raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}.")
+    if tol is not None and not tol > 0:
+        raise ValueError(f"tol must be positive; got {tol!r}.")
+    if learning_rate is not None and not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive; got {learning_rate!r}.")
+    return link
+
+
+@functools.partial(jax.jit, static_argnames=("link",))
+def _glm_loss(params, X, y, sample_weight, penalty, link):
+    return negative_log_likelihood(params, X, y, link, penalty, sample_weight)
+
+
+# One loss and one optimizer object per configuration, so that the compiled
+# loops in lrbook.optim (which key their cache on them) are reused across fits.
+_LOSSES = {name: functools.partial(_glm_loss, link=name) for name in LINKS}
+
+
+@functools.lru_cache(maxsize=32)
+def _first_order(method: str, learning_rate: float) -> optax.GradientTransformation:
+    if method == "gradient_descent":
+        return optax.sgd(learning_rate)
+    return optax.adam(learning_rate)
+
+
+def _start(link: Link, y, p: int, dtype) -> dict:
+    weights = jnp.zeros(p, dtype)
+    if link.name == "identity":
+        # The identity link's likelihood is undefined at p = 0, where a zero
+        # start would put every observation; start at the share of ones.
+        return {"bias": jnp.mean(y).astype(dtype), "weights": weights}
+    return {"bias": jnp.zeros((), dtype), "weights": weights}
+
+
+def _run(method, link, X, y, w, penalty, params, max_iter, tol, learning_rate):
+    double = X.dtype == jnp.float64
+    if method == "newton":
+        max_iter = max_iter or 50
+        tol = tol or (1e-10 if double else 1e-5)
+        result = newton_glm(
+            X, y, params, link=link.name, penalty=penalty, sample_weight=w,
+            max_iter=max_iter, tol=tol,
+        )
+        n_iter = int(result.n_iter)
+        return result._replace(loss_history=result.loss_history[: n_iter + 1])
+
+    loss = _LOSSES[link.name]
+    data = (X, y, w, penalty)
+    with warnings.catch_warnings():
+        # fit() reports non-convergence itself, with the method's name.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if method == "lbfgs":
+            return lbfgs(loss, params, data, max_iter=max_iter or 200, tol=tol)
+        tol = tol or (1e-8 if double else 1e-5)
+        optimizer = _first_order(method, float(learning_rate or 0.1))
+        return optax_minimize(
+            loss, params, data, optimizer, max_iter=max_iter or 10_000, tol=tol
+        )
+
+
+def fit(
+    X,
+    y,
+    *,
+    link: str = "logit",
+    method: str = "newton",
+    penalty: float = 0.0,
+    sample_weight=None,
+    max_iter: int | None = None,
+    tol: float | None = None,
+    learning_rate: float | None = None,
+) -> BinaryRegressionResult:
+    """Fit a binary regression by maximum likelihood.
+
+    Maximises the Bernoulli log-likelihood of :math:`y_i \\in \\{0, 1\\}` with
+    :math:`P(y_i = 1) = g^{-1}(\\beta_0 + x_i^\\top \\beta)`, minus an optional
+    ridge term :math:`\\tfrac{\\lambda}{2} n \\lVert\\beta\\rVert^2`; an
+    intercept is always included. Data are checked once, here; after the fit,
+    separation and collinear columns are detected and reported with an error.
+    Computation follows JAX's precision: enable float64 with
+    ``jax.config.update("jax_enable_x64", True)`` for results that agree with
+    statsmodels to many digits.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame, shape (n_samples, n_features)
+        Numeric features, without an intercept column. DataFrame column names
+        label the summary.
+    y : array-like or pandas.Series, shape (n_samples,)
+        Outcomes coded 0/1 or as booleans.
+    link : {"logit", "probit", "cloglog", "identity"}, default "logit"
+    method : {"newton", "lbfgs", "gradient_descent", "adam"}, default "newton"
+        Newton's method with the exact Hessian (:func:`lrbook.glm.newton_glm`),
+        optax's L-BFGS, or a first-order method with ``learning_rate``.
+    penalty : float, default 0.0
+        Ridge strength :math:`\\lambda \\ge 0` on the weights (not the bias).
+    sample_weight : array-like, shape (n_samples,), optional
+        Non-negative frequency weights.
+    max_iter : int, optional
+        Defaults: 50 (Newton), 200 (L-BFGS), 10,000 (first-order methods).
+    tol : float, optional
+        Newton: largest parameter change; other methods: largest gradient
+        entry of the mean loss. Defaults depend on the precision.
+    learning_rate : float, optional
+        For ``gradient_descent`` and ``adam``; default 0.1.
+
+    Returns
+    -------
+    BinaryRegressionResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid data or options, with a message that names the problem.
+    lrbook.diagnostics.SeparationError
+        If the outcome is perfectly or quasi-perfectly separated (without a
+        penalty), since no maximum likelihood estimate exists.
+    lrbook.diagnostics.CollinearityError
+        If columns are linearly dependent (without a penalty).
+
+    Warns
+    -----
+    lrbook.ConvergenceWarning
+        If the fit stopped at ``max_iter``.
+
+    Examples
+    --------
+    >>> from lrbook.data import simulate
+    >>> X, y = simulate(n=1_000, seed=0)
+    >>> result = fit(X, y)
+    >>> list(result.summary().columns)
+    ['coef', 'std err', 'z', 'P>|z|', '[0.025', '0.975]']
+    """
+    link = _check_options(link, method, penalty, max_iter, tol, learning_rate)
+    X_np, y_np, names, w_np = check_data(X, y, sample_weight)
+
+    dtype = jnp.result_type(float)
+    X_jax = jnp.asarray(X_np, dtype=dtype)
+    y_jax = jnp.asarray(y_np, dtype=dtype)
+    w_jax = None if w_np is None else jnp.asarray(w_np, dtype=dtype)
+    params = _start(link, y_jax, X_np.shape[1], dtype)
+
+    result: FitResult = _run(
+        method, link, X_jax, y_jax, w_jax, float(penalty), params,
+        max_iter, tol, learning_rate,
+    )
+    params = result.params
+    finite = all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree.leaves(params))
+
+    if penalty == 0 and link.name != "identity":
+        eta = linear_predictor(params, X_jax)
+        probability = link.inverse(eta)
+        extreme = bool(
+            jnp.any(jnp.minimum(probability, 1 - probability) < _EXTREME_PROBABILITY)
+        )
+        if not finite or extreme or not bool(result.converged):
+            direction = find_separation(X_np, y_np)
+            if direction is not None:
+                raise SeparationError(separation_message(direction, names))
+    if link.name == "identity" and finite:
+        eta = np.asarray(linear_predictor(params, X_jax))
+        if eta.min() <= 0 or eta.max() >= 1:
+            raise ValueError(
+                "the identity link's fitted probabilities leave (0, 1) "
+                f"(range {eta.min():.3g} to {eta.max():.3g}), where its "
+                "likelihood is undefined. Fit the linear probability model by "
+                "least squares instead, or use the logit link."
+            )
+
+    _, hess = gradient_and_hessian(
+        params, X_jax, y_jax, link, float(penalty), w_jax
+    )
+    hess = np.asarray(hess)
+    if penalty == 0 or not finite:
+        check_collinearity(hess, names)
+
+    converged = bool(result.converged)
+    if not converged:
+        warnings.warn(
+            f"fit(method={method!r}) stopped at its iteration limit "
+            f"({int(result.n_iter)} iterations) before converging; the largest "
+            f"gradient entry is {float(result.grad_norm):.3g}. Raise max_iter, "
+            "or use method='newton'.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return BinaryRegressionResult(
+        params=params,
+        link=link,
+        method=method,
+        penalty=float(penalty),
+        feature_names=names,
+        n_iter=int(result.n_iter),
+        converged=converged,
+        loss_history=np.asarray(result.loss_history[: int(result.n_iter) + 1]),
+        hessian=hess,
+        _X=X_jax,
+        _y=y_jax,
+        _sample_weight=w_jax,
+    )
