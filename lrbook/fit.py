@@ -366,7 +366,19 @@ def fit(
         params, X_jax, y_jax, link, float(penalty), w_jax
     )
     hess = np.asarray(hess)
-    if penalty == 0 or not finite:
+    if not np.isfinite(hess).all():
+        # A singular Hessian makes Newton's step NaN, so the final Hessian is
+        # useless; the one at the start shows the same linear dependence.
+        start = _start(link, y_jax, X_np.shape[1], dtype)
+        _, at_start = gradient_and_hessian(
+            start, X_jax, y_jax, link, float(penalty), w_jax
+        )
+        check_collinearity(np.asarray(at_start), names)
+        raise FloatingPointError(
+            f"fit(method={method!r}) diverged to non-finite coefficients. Scale "
+            "the features (for example to unit variance) or use method='newton'."
+        )
+    if penalty == 0:
         check_collinearity(hess, names)
 
     converged = bool(result.converged)

@@ -52,9 +52,18 @@ def _derivatives(eta, y, link, expected=False):
 
     d1 = jax.vmap(jax.grad(loss))(eta, y)
     if expected:
-        mu = link.inverse(eta)
-        slope = jax.vmap(jax.grad(link.inverse))(eta)
-        d2 = slope**2 / (mu * (1 - mu))
+        # slope^2 / (mu (1 - mu)) overflows or divides 0 by 0 in the tails.
+        # Written with d log(mu) / d eta where mu < 1/2 and with
+        # d log(1 - mu) / d eta elsewhere, each factor stays representable.
+        log_p, log_q = link.log_prob(eta)
+        dlog_p = jax.vmap(jax.grad(lambda e: link.log_prob(e)[0]))(eta)
+        dlog_q = jax.vmap(jax.grad(lambda e: link.log_prob(e)[1]))(eta)
+        lower = log_p < log_q
+        d2 = jnp.where(
+            lower,
+            dlog_p**2 * jnp.exp(jnp.where(lower, log_p - log_q, 0.0)),
+            dlog_q**2 * jnp.exp(jnp.where(lower, 0.0, log_q - log_p)),
+        )
     else:
         d2 = jax.vmap(jax.grad(jax.grad(loss)))(eta, y)
     return d1, d2

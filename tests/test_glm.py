@@ -1,0 +1,91 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lrbook.glm import gradient_and_hessian, newton_glm
+from lrbook.inference import hessian
+from lrbook.losses import init_params, negative_log_likelihood
+from lrbook.optim import newton
+
+
+@pytest.fixture
+def data64(small_data, x64):
+    X, y = small_data
+    return jnp.asarray(X, jnp.float64), jnp.asarray(y, jnp.float64)
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
+@pytest.mark.parametrize("penalty", [0.0, 0.3])
+def test_structured_derivatives_equal_autodiff(data64, link, penalty):
+    X, y = data64
+    params = {"bias": jnp.asarray(0.1), "weights": jnp.asarray([0.4, -0.2])}
+    grad, hess = gradient_and_hessian(params, X, y, link, penalty, chunk_rows=300)
+
+    n = X.shape[0]
+    auto_grad = jax.grad(negative_log_likelihood)(params, X, y, link, penalty)
+    np.testing.assert_allclose(grad[0], n * auto_grad["bias"], rtol=1e-10)
+    np.testing.assert_allclose(grad[1:], n * auto_grad["weights"], rtol=1e-10)
+    np.testing.assert_allclose(
+        hess, hessian(params, X, y, link, penalty), rtol=1e-10, atol=1e-9
+    )
+
+
+def test_expected_information_equals_observed_for_the_logit(data64):
+    X, y = data64
+    params = {"bias": jnp.asarray(0.1), "weights": jnp.asarray([0.4, -0.2])}
+    _, observed = gradient_and_hessian(params, X, y, "logit")
+    _, expected = gradient_and_hessian(params, X, y, "logit", expected=True)
+    np.testing.assert_allclose(observed, expected, rtol=1e-12)
+    _, probit_observed = gradient_and_hessian(params, X, y, "probit")
+    _, probit_expected = gradient_and_hessian(params, X, y, "probit", expected=True)
+    assert not np.allclose(probit_observed, probit_expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 2_000, 4_096])
+def test_hessian_does_not_depend_on_the_block_size(data64, chunk_rows):
+    X, y = data64
+    params = {"bias": jnp.asarray(0.1), "weights": jnp.asarray([0.4, -0.2])}
+    _, reference = gradient_and_hessian(params, X, y, chunk_rows=512)
+    _, hess = gradient_and_hessian(params, X, y, chunk_rows=chunk_rows)
+    np.testing.assert_allclose(hess, reference, rtol=1e-12)
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
+def test_newton_glm_agrees_with_generic_newton(data64, link):
+    X, y = data64
+    start = init_params(2, jnp.float64)
+    fast = newton_glm(X, y, start, link=link)
+
+    def loss(params, X, y):
+        return negative_log_likelihood(params, X, y, link)
+
+    generic = newton(loss, start, (X, y))
+    assert bool(fast.converged)
+    for key in ("bias", "weights"):
+        np.testing.assert_allclose(
+            fast.params[key], generic.params[key], rtol=1e-9, atol=1e-12
+        )
+
+
+def test_newton_glm_can_be_vmapped_over_sample_weights(data64):
+    X, y = data64
+    weights = jnp.stack([jnp.ones(X.shape[0]), 2 * jnp.ones(X.shape[0])])
+
+    def fit_one(w):
+        return newton_glm(X, y, init_params(2, jnp.float64), sample_weight=w)
+
+    results = jax.vmap(fit_one)(weights)
+    # Doubling every weight leaves the maximiser unchanged.
+    np.testing.assert_allclose(
+        results.params["weights"][0], results.params["weights"][1], rtol=1e-10
+    )
+    assert results.loss_history.shape == (2, 51)
+
+
+def test_newton_glm_loss_history_decreases(data64):
+    X, y = data64
+    result = newton_glm(X, y, init_params(2, jnp.float64))
+    history = np.asarray(result.loss_history[: int(result.n_iter) + 1])
+    assert np.all(np.diff(history) <= 1e-12)
+    assert np.isnan(np.asarray(result.loss_history)[-1])
