@@ -37,7 +37,7 @@ def test_other_links_shift_the_share_of_ones(link):
 
 
 def test_identity_link_needs_probabilities_in_range():
-    X, y = lrbook.simulate(n=500, weights=(0.05,), bias=0.5, link="identity")
+    X, _y = lrbook.simulate(n=500, weights=(0.05,), bias=0.5, link="identity")
     assert X.shape == (500, 1)
     with pytest.raises(ValueError, match=r"must stay in \[0, 1\]"):
         lrbook.simulate(n=500, weights=(1.0,), bias=0.5, link="identity")
@@ -69,7 +69,7 @@ def test_nonlinear_data_put_the_ones_near_the_origin():
 def test_train_test_split_partitions_the_rows():
     X = np.arange(20, dtype=float).reshape(10, 2)
     y = np.arange(10)
-    X_train, X_test, y_train, y_test = lrbook.train_test_split(X, y, 0.3, seed=1)
+    _X_train, X_test, y_train, y_test = lrbook.train_test_split(X, y, 0.3, seed=1)
     assert len(y_test) == 3 and len(y_train) == 7
     assert sorted(np.concatenate([y_train, y_test])) == list(range(10))
     np.testing.assert_array_equal(X_test[:, 0], 2 * y_test)
