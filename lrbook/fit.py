@@ -218,6 +218,20 @@ def _first_order(method: str, learning_rate: float) -> optax.GradientTransformat
     return optax.adam(learning_rate)
 
 
+@functools.partial(jax.jit, static_argnames=("link",))
+def _after_fit(params, X, y, sample_weight, penalty, link):
+    """What fit() checks after fitting, in one compiled pass over X.
+
+    Returns the Hessian at ``params``, the smallest and largest fitted
+    probability, and whether the parameters are finite.
+    """
+    _, hess = gradient_and_hessian(params, X, y, link, penalty, sample_weight)
+    probability = get_link(link).inverse(linear_predictor(params, X))
+    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(v))
+                                for v in jax.tree.leaves(params)]))
+    return hess, (jnp.min(probability), jnp.max(probability)), finite
+
+
 def _start(link: Link, y, p: int, dtype) -> dict:
     weights = jnp.zeros(p, dtype)
     if link.name == "identity":
@@ -340,32 +354,24 @@ def fit(
         max_iter, tol, learning_rate,
     )
     params = result.params
-    finite = all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree.leaves(params))
+    hess, (low, high), finite = _after_fit(
+        params, X_jax, y_jax, w_jax, float(penalty), link.name
+    )
+    hess, low, high, finite = np.asarray(hess), float(low), float(high), bool(finite)
 
     if penalty == 0 and link.name != "identity":
-        eta = linear_predictor(params, X_jax)
-        probability = link.inverse(eta)
-        extreme = bool(
-            jnp.any(jnp.minimum(probability, 1 - probability) < _EXTREME_PROBABILITY)
-        )
+        extreme = min(low, 1 - high) < _EXTREME_PROBABILITY
         if not finite or extreme or not bool(result.converged):
             direction = find_separation(X_np, y_np)
             if direction is not None:
                 raise SeparationError(separation_message(direction, names))
-    if link.name == "identity" and finite:
-        eta = np.asarray(linear_predictor(params, X_jax))
-        if eta.min() <= 0 or eta.max() >= 1:
-            raise ValueError(
-                "the identity link's fitted probabilities leave (0, 1) "
-                f"(range {eta.min():.3g} to {eta.max():.3g}), where its "
-                "likelihood is undefined. Fit the linear probability model by "
-                "least squares instead, or use the logit link."
-            )
-
-    _, hess = gradient_and_hessian(
-        params, X_jax, y_jax, link, float(penalty), w_jax
-    )
-    hess = np.asarray(hess)
+    if link.name == "identity" and finite and (low <= 0 or high >= 1):
+        raise ValueError(
+            "the identity link's fitted probabilities leave (0, 1) "
+            f"(range {low:.3g} to {high:.3g}), where its likelihood is "
+            "undefined. Fit the linear probability model by least squares "
+            "instead, or use the logit link."
+        )
     if not np.isfinite(hess).all():
         # A singular Hessian makes Newton's step NaN, so the final Hessian is
         # useless; the one at the start shows the same linear dependence.

@@ -109,6 +109,9 @@ def _assemble(X, d1, d2, weights, penalty, total_weight, chunk_rows):
     return grad, hessian
 
 
+@functools.partial(
+    jax.jit, static_argnames=("link", "chunk_rows", "expected")
+)
 def gradient_and_hessian(
     params, X, y, link="logit", penalty=0.0, sample_weight=None,
     chunk_rows: int = CHUNK_ROWS, expected: bool = False,
