@@ -35,14 +35,14 @@ __all__ = ["gradient_and_hessian", "newton_glm"]
 
 # Rows per block when accumulating X^T diag(d2) X: large enough for an
 # efficient matrix product, small enough that the weighted block stays in cache.
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 8192
 
 
 def _derivatives(eta, y, link, expected=False):
     r"""First and second derivatives of each observation's loss in eta.
 
     With ``expected=True`` the second derivative is replaced by its
-    expectation over y, :math:`(d\mu/d\eta)^2 / (\mu (1 - \mu))`: the
+    expectation over y, :math:`(d\\mu/d\\eta)^2 / (\\mu (1 - \\mu))`: the
     Fisher scoring weight that statsmodels' IRLS uses. For the logit link the
     two coincide.
     """
@@ -69,36 +69,42 @@ def _derivatives(eta, y, link, expected=False):
     return d1, d2
 
 
-def _weighted_gram(X, d2, chunk_rows):
-    """X^T diag(d2) X and X^T d2, one block of rows at a time."""
+def _accumulate(X, d1, d2, chunk_rows):
+    """X^T diag(d2) X, X^T d1 and X^T d2, one block of rows at a time.
+
+    Each block is read once for all three. The two vector products are done
+    as ``[d1; d2] @ X_block``, which XLA runs much faster on the CPU than
+    ``X.T @ d`` over the whole of X.
+    """
     n, p = X.shape
     n_full = (n // chunk_rows) * chunk_rows
+    derivatives = jnp.stack([d1, d2])
 
-    def add_block(X_block, d2_block, gram, column_sums):
-        weighted = X_block * d2_block[:, None]
-        return gram + weighted.T @ X_block, column_sums + weighted.sum(axis=0)
+    def add_block(X_block, d_block, gram, sums):
+        weighted = X_block * d_block[1][:, None]
+        return gram + weighted.T @ X_block, sums + d_block @ X_block
 
     gram = jnp.zeros((p, p), X.dtype)
-    column_sums = jnp.zeros(p, X.dtype)
+    sums = jnp.zeros((2, p), X.dtype)
     if n_full:
         def body(b, carry):
             start = b * chunk_rows
             X_block = jax.lax.dynamic_slice_in_dim(X, start, chunk_rows)
-            d2_block = jax.lax.dynamic_slice_in_dim(d2, start, chunk_rows)
-            return add_block(X_block, d2_block, *carry)
+            d_block = jax.lax.dynamic_slice_in_dim(
+                derivatives, start, chunk_rows, axis=1
+            )
+            return add_block(X_block, d_block, *carry)
 
-        gram, column_sums = jax.lax.fori_loop(
-            0, n // chunk_rows, body, (gram, column_sums)
-        )
+        gram, sums = jax.lax.fori_loop(0, n // chunk_rows, body, (gram, sums))
     if n_full < n:
-        gram, column_sums = add_block(X[n_full:], d2[n_full:], gram, column_sums)
-    return gram, column_sums
+        gram, sums = add_block(X[n_full:], derivatives[:, n_full:], gram, sums)
+    return gram, sums[0], sums[1]
 
 
 def _assemble(X, d1, d2, weights, penalty, total_weight, chunk_rows):
     """Gradient and Hessian of the summed objective, ordered (bias, weights)."""
-    gram, column_sums = _weighted_gram(X, d2, chunk_rows)
-    grad_weights = X.T @ d1 + penalty * total_weight * weights
+    gram, grad_weights, column_sums = _accumulate(X, d1, d2, chunk_rows)
+    grad_weights = grad_weights + penalty * total_weight * weights
     grad = jnp.concatenate([jnp.sum(d1)[None], grad_weights])
 
     p = X.shape[1]
@@ -134,7 +140,7 @@ def gradient_and_hessian(
     penalty : float, default 0.0
         Ridge strength :math:`\\lambda`.
     sample_weight : array, shape (n,), optional
-    chunk_rows : int, default 4096
+    chunk_rows : int, default 8192
         Rows per block in the Hessian accumulation.
     expected : bool, default False
         Return the expected (Fisher) information instead of the observed
@@ -208,7 +214,7 @@ def newton_glm(
     max_iter : int, default 50
     tol : float, default 1e-10
         Stop once no parameter moves by more than ``tol``.
-    chunk_rows : int, default 4096
+    chunk_rows : int, default 8192
 
     Returns
     -------
@@ -286,7 +292,7 @@ def newton_glm(
     d1, _ = _derivatives(eta, y, link_fn)
     if sample_weight is not None:
         d1 = d1 * sample_weight
-    grad_weights = (X.T @ d1) / total_weight + penalty * params["weights"]
+    grad_weights = (d1 @ X) / total_weight + penalty * params["weights"]
     grad_norm = jnp.maximum(jnp.abs(jnp.sum(d1) / total_weight),
                             jnp.max(jnp.abs(grad_weights)))
     return FitResult(params, history, k, converged, grad_norm)
