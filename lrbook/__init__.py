@@ -6,7 +6,7 @@ The package never changes JAX's global configuration; call
 
 from lrbook.data import load, simulate, simulate_nonlinear, train_test_split
 from lrbook.diagnostics import CollinearityError, SeparationError
-from lrbook.fit import METHODS, BinaryRegressionResult, fit
+from lrbook.regression import METHODS, BinaryRegressionResult, fit
 from lrbook.inference import (
     coefficient_table,
     covariance,
