@@ -6,7 +6,6 @@ The package never changes JAX's global configuration; call
 
 from lrbook.data import load, simulate, simulate_nonlinear, train_test_split
 from lrbook.diagnostics import CollinearityError, SeparationError
-from lrbook.regression import METHODS, BinaryRegressionResult, fit
 from lrbook.inference import (
     coefficient_table,
     covariance,
@@ -32,6 +31,7 @@ from lrbook.optim import (
     newton,
     optax_minimize,
 )
+from lrbook.regression import METHODS, BinaryRegressionResult, fit
 
 __version__ = "0.1.0"
 

@@ -220,7 +220,9 @@ def newton_glm(
     -------
     FitResult
         ``loss_history`` holds the mean penalised loss :math:`J`, padded with
-        NaN to length ``max_iter + 1``.
+        NaN to length ``max_iter + 1``; ``hessian`` is the Hessian of the
+        summed objective from the last iteration, intercept first (NaN if
+        no iteration ran).
 
     Examples
     --------
@@ -248,11 +250,11 @@ def newton_glm(
     )
 
     def keep_going(state):
-        k, _, _, step_size, _ = state
+        k, _, _, step_size, _, _ = state
         return (k < max_iter) & ~(step_size <= tol)
 
     def step(state):
-        k, params, eta, _, history = state
+        k, params, eta, _, history, _ = state
         d1, d2 = _derivatives(eta, y, link_fn)
         if sample_weight is not None:
             d1, d2 = d1 * sample_weight, d2 * sample_weight
@@ -283,10 +285,16 @@ def newton_glm(
         step_size = t * jnp.max(jnp.abs(delta))
         # A non-finite step (singular Hessian) ends the loop unconverged.
         step_size = jnp.where(jnp.isfinite(step_size), step_size, -1.0)
-        return k + 1, params, eta, step_size, history.at[k + 1].set(loss)
+        return k + 1, params, eta, step_size, history.at[k + 1].set(loss), hess
 
-    init = (0, params, eta, jnp.asarray(jnp.inf, dtype), history)
-    k, params, eta, step_size, history = jax.lax.while_loop(keep_going, step, init)
+    p = X.shape[1] + 1
+    init = (
+        0, params, eta, jnp.asarray(jnp.inf, dtype), history,
+        jnp.full((p, p), jnp.nan, dtype),
+    )
+    k, params, eta, step_size, history, hess = jax.lax.while_loop(
+        keep_going, step, init
+    )
     converged = (step_size >= 0) & (step_size <= tol)
 
     d1, _ = _derivatives(eta, y, link_fn)
@@ -295,4 +303,4 @@ def newton_glm(
     grad_weights = (d1 @ X) / total_weight + penalty * params["weights"]
     grad_norm = jnp.maximum(jnp.abs(jnp.sum(d1) / total_weight),
                             jnp.max(jnp.abs(grad_weights)))
-    return FitResult(params, history, k, converged, grad_norm)
+    return FitResult(params, history, k, converged, grad_norm, hessian=hess)

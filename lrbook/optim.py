@@ -59,6 +59,10 @@ class FitResult(NamedTuple):
         The largest absolute entry of the gradient at ``params``.
     batch_loss_history : array or None
         For mini-batch fits, the loss on each mini-batch, one per update.
+    hessian : array or None
+        For :func:`lrbook.glm.newton_glm`, the Hessian of the summed
+        objective computed in the last iteration (at the parameters before
+        the final step, which is shorter than ``tol``).
     """
 
     params: Any
@@ -67,6 +71,7 @@ class FitResult(NamedTuple):
     converged: jax.Array
     grad_norm: jax.Array
     batch_loss_history: jax.Array | None = None
+    hessian: jax.Array | None = None
 
 
 def _default_tol(params, float64: float, float32: float) -> float:

@@ -219,17 +219,10 @@ def _first_order(method: str, learning_rate: float) -> optax.GradientTransformat
 
 
 @functools.partial(jax.jit, static_argnames=("link",))
-def _after_fit(params, X, y, sample_weight, penalty, link):
-    """What fit() checks after fitting, in one compiled pass over X.
-
-    Returns the Hessian at ``params``, the smallest and largest fitted
-    probability, and whether the parameters are finite.
-    """
-    _, hess = gradient_and_hessian(params, X, y, link, penalty, sample_weight)
+def _probability_range(params, X, link):
+    """The smallest and largest fitted probability, in one pass over X."""
     probability = get_link(link).inverse(linear_predictor(params, X))
-    finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(v))
-                                for v in jax.tree.leaves(params)]))
-    return hess, (jnp.min(probability), jnp.max(probability)), finite
+    return jnp.min(probability), jnp.max(probability)
 
 
 def _start(link: Link, y, p: int, dtype) -> dict:
@@ -354,10 +347,18 @@ def fit(
         max_iter, tol, learning_rate,
     )
     params = result.params
-    hess, (low, high), finite = _after_fit(
-        params, X_jax, y_jax, w_jax, float(penalty), link.name
-    )
-    hess, low, high, finite = np.asarray(hess), float(low), float(high), bool(finite)
+    finite = all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree.leaves(params))
+    low, high = (float(v) for v in _probability_range(params, X_jax, link.name))
+    if result.hessian is None:
+        _, hess = gradient_and_hessian(
+            params, X_jax, y_jax, link.name, float(penalty), w_jax
+        )
+    else:
+        # Newton's last Hessian was taken one step (shorter than tol) before
+        # the final parameters; that is close enough for standard errors and
+        # saves a pass over X and a compilation.
+        hess = result.hessian
+    hess = np.asarray(hess)
 
     if penalty == 0 and link.name != "identity":
         extreme = min(low, 1 - high) < _EXTREME_PROBABILITY
