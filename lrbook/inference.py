@@ -20,6 +20,8 @@ Used in chapters 3 (statsmodels' table), 7 (inference with autodiff) and 8
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,6 +56,7 @@ def _total_weight(y, sample_weight):
     return jnp.sum(sample_weight)
 
 
+@functools.partial(jax.jit, static_argnames=("link",))
 def hessian(
     params, X, y, link: str | Link = "logit", penalty: float = 0.0,
     sample_weight=None,

@@ -109,8 +109,18 @@ def _check_data(data) -> tuple:
     return tuple(data)
 
 
+def _init_state(optimizer, params, hyperparams):
+    """optimizer.init, then overwrite injected hyperparameters with traced values."""
+    state = optimizer.init(params)
+    if hyperparams:
+        for name, value in hyperparams.items():
+            current = state.hyperparams[name]
+            state.hyperparams[name] = jnp.asarray(value, dtype=current.dtype)
+    return state
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _full_batch_loop(loss_fn, params, data, optimizer, max_iter, tol):
+def _full_batch_loop(loss_fn, params, data, optimizer, max_iter, tol, hyperparams):
     value_and_grad = jax.value_and_grad(lambda p: loss_fn(p, *data))
     loss, grad = value_and_grad(params)
     history = jnp.full(max_iter + 1, jnp.nan, dtype=loss.dtype).at[0].set(loss)
@@ -126,14 +136,17 @@ def _full_batch_loop(loss_fn, params, data, optimizer, max_iter, tol):
         loss, grad = value_and_grad(params)
         return k + 1, params, opt_state, loss, grad, history.at[k + 1].set(loss)
 
-    state = (0, params, optimizer.init(params), loss, grad, history)
+    opt_state = _init_state(optimizer, params, hyperparams)
+    state = (0, params, opt_state, loss, grad, history)
     k, params, _, _, grad, history = jax.lax.while_loop(keep_going, step, state)
     grad_norm = _max_abs(grad)
     return FitResult(params, history, k, grad_norm <= tol, grad_norm)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3, 4, 5))
-def _mini_batch_loop(loss_fn, params, data, optimizer, n_epochs, batch_size, key):
+def _mini_batch_loop(
+    loss_fn, params, data, optimizer, n_epochs, batch_size, key, hyperparams
+):
     n = data[0].shape[0]
     n_batches = n // batch_size
 
@@ -161,7 +174,7 @@ def _mini_batch_loop(loss_fn, params, data, optimizer, n_epochs, batch_size, key
 
     keys = jax.random.split(key, n_epochs)
     (params, _), (epoch_losses, batch_losses) = jax.lax.scan(
-        epoch, (params, optimizer.init(params)), keys
+        epoch, (params, _init_state(optimizer, params, hyperparams)), keys
     )
     grad_norm = _max_abs(jax.grad(full_loss)(params))
     return params, epoch_losses, batch_losses.reshape(-1), grad_norm
@@ -177,6 +190,7 @@ def optax_minimize(
     tol: float = 0.0,
     batch_size: int | None = None,
     key: jax.Array | None = None,
+    hyperparams: dict | None = None,
 ) -> FitResult:
     """Minimise a loss with any optax gradient transformation.
 
@@ -208,6 +222,10 @@ def optax_minimize(
         epoch are skipped in that epoch.
     key : jax.Array, optional
         PRNG key for the mini-batch order; required with ``batch_size``.
+    hyperparams : dict, optional
+        Starting values for the hyperparameters of an optimizer built with
+        ``optax.inject_hyperparams``, e.g. ``{"learning_rate": 0.05}``. They
+        are traced, so a new value reuses the compiled loop.
 
     Returns
     -------
@@ -232,7 +250,9 @@ def optax_minimize(
         raise ValueError(f"tol must be non-negative; got {tol!r}.")
 
     if batch_size is None:
-        result = _full_batch_loop(loss_fn, params, data, optimizer, max_iter, tol)
+        result = _full_batch_loop(
+            loss_fn, params, data, optimizer, max_iter, tol, hyperparams
+        )
         return _finish(result, tol, max_iter, "optax_minimize")
 
     n = data[0].shape[0]
@@ -248,13 +268,18 @@ def optax_minimize(
         )
     initial = loss_fn(params, *data)
     params, epoch_losses, batch_losses, grad_norm = _mini_batch_loop(
-        loss_fn, params, data, optimizer, max_iter, batch_size, key
+        loss_fn, params, data, optimizer, max_iter, batch_size, key, hyperparams
     )
     history = jnp.concatenate([initial[None], epoch_losses])
     return FitResult(
         params, history, jnp.asarray(max_iter), jnp.asarray(False), grad_norm,
         batch_losses,
     )
+
+
+# One transformation object for every call, with the learning rate traced, so
+# that trying several learning rates compiles the loop once.
+_SGD = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1)
 
 
 def gradient_descent(
@@ -297,8 +322,9 @@ def gradient_descent(
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive; got {learning_rate!r}.")
     return optax_minimize(
-        loss_fn, params, data, optax.sgd(learning_rate),
-        max_iter=max_iter, tol=tol, batch_size=batch_size, key=key,
+        loss_fn, params, data, _SGD, max_iter=max_iter, tol=tol,
+        batch_size=batch_size, key=key,
+        hyperparams={"learning_rate": learning_rate},
     )
 
 

@@ -211,18 +211,18 @@ def _glm_loss(params, X, y, sample_weight, penalty, link):
 _LOSSES = {name: functools.partial(_glm_loss, link=name) for name in LINKS}
 
 
-@functools.lru_cache(maxsize=32)
-def _first_order(method: str, learning_rate: float) -> optax.GradientTransformation:
-    if method == "gradient_descent":
-        return optax.sgd(learning_rate)
-    return optax.adam(learning_rate)
-
-
 @functools.partial(jax.jit, static_argnames=("link",))
 def _probability_range(params, X, link):
     """The smallest and largest fitted probability, in one pass over X."""
     probability = get_link(link).inverse(linear_predictor(params, X))
     return jnp.min(probability), jnp.max(probability)
+
+
+# Learning rates are injected (traced), so a new rate reuses the compiled loop.
+_FIRST_ORDER = {
+    "gradient_descent": optax.inject_hyperparams(optax.sgd)(learning_rate=0.1),
+    "adam": optax.inject_hyperparams(optax.adam)(learning_rate=0.1),
+}
 
 
 def _start(link: Link, y, p: int, dtype) -> dict:
@@ -254,9 +254,9 @@ def _run(method, link, X, y, w, penalty, params, max_iter, tol, learning_rate):
         if method == "lbfgs":
             return lbfgs(loss, params, data, max_iter=max_iter or 200, tol=tol)
         tol = tol or (1e-8 if double else 1e-5)
-        optimizer = _first_order(method, float(learning_rate or 0.1))
         return optax_minimize(
-            loss, params, data, optimizer, max_iter=max_iter or 10_000, tol=tol
+            loss, params, data, _FIRST_ORDER[method], max_iter=max_iter or 10_000,
+            tol=tol, hyperparams={"learning_rate": learning_rate or 0.1},
         )
 
 
