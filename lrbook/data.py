@@ -65,6 +65,8 @@ def simulate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw the book's standard data set, or a variation of it.
 
+    Used in every chapter but chapter 8.
+
     The features are independent standard normals, and each outcome is a
     Bernoulli draw:
 
@@ -132,6 +134,8 @@ def simulate_nonlinear(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Data whose log-odds are not linear in the features: a disc of ones.
 
+    Used in chapter 6 (a small neural network).
+
     Two standard-normal features; the log-odds fall with the squared
     distance from the origin,
 
@@ -172,6 +176,8 @@ def train_test_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split rows at random into a training and a held-out set.
 
+    Used in chapters 6 and 8.
+
     Parameters
     ----------
     X : array-like, shape (n, p)
@@ -211,6 +217,8 @@ def train_test_split(
 
 def load(name: str) -> pd.DataFrame:
     """Load one of the real data sets in the repository's ``data/`` folder.
+
+    Used in chapter 8 (a real data set).
 
     Parameters
     ----------

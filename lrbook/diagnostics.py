@@ -29,11 +29,19 @@ __all__ = [
 
 
 class SeparationError(ValueError):
-    """The outcome is perfectly or quasi-perfectly separated by the features."""
+    """The outcome is perfectly or quasi-perfectly separated by the features.
+
+    Raised by :func:`lrbook.fit` when no maximum likelihood estimate exists.
+    Used in chapter 7, which shows when it is raised.
+    """
 
 
 class CollinearityError(ValueError):
-    """Some columns of the design matrix are linearly dependent."""
+    """Some columns of the design matrix are linearly dependent.
+
+    Raised by :func:`lrbook.fit` when coefficients are not identified.
+    Used in chapter 7, which shows when it is raised.
+    """
 
 
 def _column_labels(feature_names: list[str]) -> list[str]:
@@ -44,6 +52,8 @@ def find_separation(
     X: np.ndarray, y: np.ndarray, feature_names: list[str] | None = None
 ) -> np.ndarray | None:
     """Look for a direction that separates the outcome, by linear programming.
+
+    Used, through :func:`lrbook.fit`, in chapter 7.
 
     The data are completely or quasi-completely separated exactly when some
     :math:`b \\neq 0` satisfies :math:`s_i \\tilde x_i^\\top b \\ge 0` for all
@@ -102,7 +112,27 @@ def find_separation(
 
 
 def separation_message(direction: np.ndarray, feature_names: list[str]) -> str:
-    """A readable description of a separating direction."""
+    """A readable description of a separating direction.
+
+    Used, through :func:`lrbook.fit`, in chapter 7.
+
+    Parameters
+    ----------
+    direction : numpy.ndarray, shape (p + 1,)
+        From :func:`find_separation`, intercept first.
+    feature_names : list of str, length p
+
+    Returns
+    -------
+    str
+        The error message :func:`lrbook.fit` raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> separation_message(np.asarray([0.0, 1.0]), ["x1"])[:30]
+    'the outcome is (quasi-)complet'
+    """
     labels = _column_labels(feature_names)
     big = np.abs(direction) > 1e-6 * np.abs(direction).max()
     terms = " + ".join(
@@ -125,6 +155,8 @@ def check_collinearity(
     hessian: np.ndarray, feature_names: list[str], rtol: float | None = None
 ) -> None:
     """Raise if the Hessian shows linearly dependent columns.
+
+    Used, through :func:`lrbook.fit`, in chapter 7.
 
     The Hessian of a binary regression is
     :math:`\\tilde X^\\top W \\tilde X` with positive weights, so it is

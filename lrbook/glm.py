@@ -125,6 +125,8 @@ def gradient_and_hessian(
     """Gradient and exact Hessian of the summed penalised negative
     log-likelihood.
 
+    Used in chapters 5 and 7.
+
     The objective is :math:`N \\cdot J(\\beta_0, \\beta)`, where :math:`J` is
     :func:`lrbook.losses.negative_log_likelihood` and :math:`N` the number of
     observations (the sum of ``sample_weight``). The inverse of this Hessian
@@ -184,9 +186,11 @@ def _objective(eta, y, weights, link, penalty, sample_weight):
 @functools.partial(jax.jit, static_argnames=("link", "max_iter", "chunk_rows"))
 def newton_glm(
     X, y, params, *, link="logit", penalty=0.0, sample_weight=None,
-    max_iter: int = 50, tol=1e-10, chunk_rows: int = CHUNK_ROWS,
+    max_iter: int = 50, tol=None, chunk_rows: int = CHUNK_ROWS,
 ) -> FitResult:
     """Newton's method for a binary GLM, two passes over ``X`` per iteration.
+
+    Used in chapters 5, 7 (through the bootstrap) and 9.
 
     One iteration reads ``X`` twice: once in the blocked accumulation of the
     gradient :math:`\\tilde X^\\top d_1` and Hessian
@@ -212,8 +216,9 @@ def newton_glm(
     penalty : float, default 0.0
     sample_weight : array, shape (n,), optional
     max_iter : int, default 50
-    tol : float, default 1e-10
-        Stop once no parameter moves by more than ``tol``.
+    tol : float, optional
+        Stop once no parameter moves by more than ``tol``. Defaults to 1e-10
+        in float64 and 1e-5 in float32.
     chunk_rows : int, default 8192
 
     Returns
@@ -236,6 +241,8 @@ def newton_glm(
     """
     link_fn = get_link(link)
     dtype = X.dtype
+    if tol is None:
+        tol = 1e-10 if dtype == jnp.float64 else 1e-5
     if sample_weight is None:
         total_weight = jnp.asarray(X.shape[0], dtype)
     else:

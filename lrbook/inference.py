@@ -63,6 +63,8 @@ def hessian(
 ) -> jax.Array:
     """The Hessian of the summed negative log-likelihood, by ``jax.hessian``.
 
+    Used in chapters 3 and 7 (inference with autodiff).
+
     This is the direct autodiff route: flatten the parameters, write the
     summed objective :math:`N \\cdot J` as a function of the flat vector and
     differentiate it twice. :func:`covariance` gets the same matrix faster
@@ -109,6 +111,8 @@ def covariance(
 ) -> np.ndarray:
     """The estimated covariance matrix of the coefficients, :math:`H^{-1}`.
 
+    Used in chapter 7 (inference with autodiff).
+
     Parameters
     ----------
     params : dict
@@ -142,7 +146,7 @@ def covariance(
     >>> import jax.numpy as jnp
     >>> from lrbook.losses import init_params
     >>> X, y = jnp.asarray([[1.0], [-1.0]]), jnp.asarray([1.0, 0.0])
-    >>> covariance(init_params(1), X, y).tolist()
+    >>> covariance(init_params(1), X, y).round(6).tolist()
     [[2.0, 0.0], [0.0, 2.0]]
     """
     if information not in ("observed", "expected"):
@@ -167,9 +171,18 @@ def standard_errors(
 ) -> dict[str, np.ndarray]:
     """Standard errors of the coefficients, as a pytree shaped like ``params``.
 
+    Used in chapter 7 (inference with autodiff).
+
     Parameters
     ----------
-    params, X, y, link, penalty, sample_weight, information
+    params : dict
+        The fitted ``{"bias": shape (), "weights": shape (p,)}``.
+    X : array, shape (n, p)
+    y : array, shape (n,)
+    link : str or Link, default "logit"
+    penalty : float, default 0.0
+    sample_weight : array, shape (n,), optional
+    information : {"observed", "expected"}, default "observed"
         As in :func:`covariance`.
 
     Returns
@@ -195,6 +208,8 @@ def log_likelihood(
     params, X, y, link: str | Link = "logit", sample_weight=None
 ) -> float:
     """The summed Bernoulli log-likelihood :math:`\\sum_i \\log p(y_i \\mid x_i)`.
+
+    Used in chapters 3 and 7.
 
     Parameters
     ----------
@@ -224,6 +239,8 @@ def log_likelihood(
 
 def null_log_likelihood(y, sample_weight=None) -> float:
     """The log-likelihood of the intercept-only model.
+
+    Used in chapters 3 and 7.
 
     With :math:`\\bar y` the (weighted) share of ones, it is
     :math:`N [\\bar y \\log \\bar y + (1 - \\bar y) \\log(1 - \\bar y)]`, the
@@ -257,6 +274,8 @@ def null_log_likelihood(y, sample_weight=None) -> float:
 def pseudo_r2(log_likelihood: float, null_log_likelihood: float) -> float:
     """McFadden's pseudo :math:`R^2 = 1 - \\ell(\\hat\\theta) / \\ell_0`.
 
+    Used in chapters 3 and 7.
+
     Parameters
     ----------
     log_likelihood : float
@@ -289,6 +308,8 @@ def coefficient_table(
 ) -> pd.DataFrame:
     """A coefficient table with the columns of statsmodels' summary.
 
+    Used in chapters 7 and 8.
+
     Parameters
     ----------
     params : dict
@@ -312,7 +333,7 @@ def coefficient_table(
     >>> import numpy as np
     >>> params = {"bias": np.asarray(0.0), "weights": np.asarray([1.96])}
     >>> table = coefficient_table(params, np.eye(2))
-    >>> round(table.loc["x1", "P>|z|"], 3)
+    >>> float(round(table.loc["x1", "P>|z|"], 3))
     0.05
     """
     if not 0 < alpha < 1:

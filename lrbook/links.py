@@ -31,6 +31,8 @@ _CLOGLOG_SMALL_ETA = -15.0
 class Link:
     """A link function with its inverse and stable log probabilities.
 
+    Used in chapters 1 (the link functions), 2 and 7.
+
     Parameters
     ----------
     name : str
@@ -110,6 +112,8 @@ and identity (the linear probability model)."""
 
 def get_link(link: str | Link) -> Link:
     """Look up a link by name.
+
+    Used in chapters 1 and 7.
 
     Parameters
     ----------

@@ -31,6 +31,8 @@ Params = dict[str, jax.Array]
 def init_params(n_features: int, dtype=None) -> Params:
     """Zero weights and bias, the usual starting point of a convex fit.
 
+    Used in chapters 3 and 5.
+
     Parameters
     ----------
     n_features : int
@@ -55,6 +57,8 @@ def init_params(n_features: int, dtype=None) -> Params:
 def linear_predictor(params: Params, X: jax.Array) -> jax.Array:
     """The linear predictor :math:`\\eta_i = \\beta_0 + x_i^\\top \\beta`.
 
+    Used in chapters 1, 2 and 3.
+
     Parameters
     ----------
     params : dict
@@ -77,6 +81,8 @@ def linear_predictor(params: Params, X: jax.Array) -> jax.Array:
 
 def predict_proba(params: Params, X: jax.Array, link: str | Link = "logit"):
     """Fitted probabilities :math:`p_i = g^{-1}(\\eta_i)`.
+
+    Used in chapters 2 and 6.
 
     Parameters
     ----------
@@ -103,6 +109,8 @@ def pointwise_negative_log_likelihood(
     eta: jax.Array, y: jax.Array, link: str | Link = "logit"
 ) -> jax.Array:
     """Each observation's :math:`-[y_i \\log p_i + (1 - y_i) \\log(1 - p_i)]`.
+
+    Used in chapter 2 (the likelihood).
 
     Parameters
     ----------
@@ -138,6 +146,8 @@ def negative_log_likelihood(
     sample_weight: jax.Array | None = None,
 ) -> jax.Array:
     """The mean Bernoulli negative log-likelihood, with an optional ridge term.
+
+    Used in chapters 2 to 5 and 9.
 
     .. math::
 
@@ -189,6 +199,8 @@ def naive_negative_log_likelihood(
 ) -> jax.Array:
     """The textbook logistic loss, :math:`\\log(p + \\epsilon)`, kept to show
     why it fails.
+
+    Used in chapter 2, which shows where it breaks.
 
     It forms :math:`p = \\sigma(\\eta)` first and takes logs afterwards. Once
     :math:`\\sigma(\\eta)` rounds to exactly 0 or 1 (for :math:`|\\eta|`

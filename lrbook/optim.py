@@ -37,11 +37,16 @@ __all__ = [
 
 
 class ConvergenceWarning(UserWarning):
-    """A fit stopped at its iteration limit before meeting its tolerance."""
+    """A fit stopped at its iteration limit before meeting its tolerance.
+
+    Used in chapters 3 and 5.
+    """
 
 
 class FitResult(NamedTuple):
     """What a fitter returns; a pytree, so it passes through ``jax.vmap``.
+
+    Used in chapters 3, 4, 5 and 9.
 
     Attributes
     ----------
@@ -63,6 +68,14 @@ class FitResult(NamedTuple):
         For :func:`lrbook.glm.newton_glm`, the Hessian of the summed
         objective computed in the last iteration (at the parameters before
         the final step, which is shorter than ``tol``).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> result = newton(lambda w, t: jnp.sum((w - t) ** 2), jnp.zeros(2),
+    ...                 (jnp.ones(2),))
+    >>> int(result.n_iter), bool(result.converged)
+    (2, True)
     """
 
     params: Any
@@ -194,6 +207,8 @@ def optax_minimize(
 ) -> FitResult:
     """Minimise a loss with any optax gradient transformation.
 
+    Used in chapters 4 (Flax and Adam) and 9 (mini-batches).
+
     Each iteration takes the gradient of ``loss_fn`` on the full data (or on
     one mini-batch) and applies ``optimizer``'s update. The whole loop is
     compiled once per ``loss_fn``, ``optimizer`` and data shape.
@@ -295,14 +310,28 @@ def gradient_descent(
 ) -> FitResult:
     """Plain (full-batch or mini-batch) gradient descent.
 
+    Used in chapters 3 (gradient descent) and 5.
+
     Each update is :math:`\\theta \\leftarrow \\theta - \\alpha \\nabla J(\\theta)`
     with the fixed learning rate :math:`\\alpha`; it is
     :func:`optax_minimize` with ``optax.sgd(learning_rate)``.
 
     Parameters
     ----------
-    loss_fn, params, data, max_iter, tol, batch_size, key
+    loss_fn : callable
+        ``loss_fn(params, *data) -> scalar``.
+    params : pytree
+        Starting parameters.
+    data : tuple of arrays
+        Passed to ``loss_fn`` after ``params``.
+    max_iter : int, default 500
+        The number of updates (epochs with ``batch_size``).
+    tol : float, default 0.0
         As in :func:`optax_minimize`.
+    batch_size : int, optional
+        Rows per update; full batch if omitted.
+    key : jax.Array, optional
+        PRNG key for the mini-batch order.
     learning_rate : float, default 0.1
         The step size :math:`\\alpha`.
 
@@ -372,6 +401,8 @@ def lbfgs(
 ) -> FitResult:
     """Limited-memory BFGS with optax's zoom line search.
 
+    Used in chapter 5 (L-BFGS and Newton).
+
     L-BFGS keeps the last ``memory_size`` parameter and gradient differences
     and uses them to apply an approximation of the inverse Hessian to the
     gradient (Liu and Nocedal, 1989). Each iteration costs a few gradient
@@ -379,8 +410,12 @@ def lbfgs(
 
     Parameters
     ----------
-    loss_fn, params, data
-        As in :func:`optax_minimize`.
+    loss_fn : callable
+        ``loss_fn(params, *data) -> scalar``.
+    params : pytree
+        Starting parameters.
+    data : tuple of arrays
+        Passed to ``loss_fn`` after ``params``.
     memory_size : int, default 10
         Number of correction pairs kept.
     max_iter : int, default 100
@@ -455,6 +490,8 @@ def newton(
 ) -> FitResult:
     """Newton's method with the exact Hessian from ``jax.hessian``.
 
+    Used in chapter 5 (L-BFGS and Newton).
+
     Each iteration solves :math:`H \\delta = \\nabla J` by a Cholesky
     factorisation of the (symmetric, positive definite) Hessian and steps
     :math:`\\theta \\leftarrow \\theta - t \\delta`, halving :math:`t` from 1
@@ -464,9 +501,13 @@ def newton(
 
     Parameters
     ----------
-    loss_fn, params, data
-        As in :func:`optax_minimize`; ``loss_fn`` must be twice
-        differentiable and convex near the optimum.
+    loss_fn : callable
+        ``loss_fn(params, *data) -> scalar``, twice differentiable and
+        convex near the optimum.
+    params : pytree
+        Starting parameters.
+    data : tuple of arrays
+        Passed to ``loss_fn`` after ``params``.
     max_iter : int, default 50
         Maximum number of iterations.
     tol : float, optional

@@ -51,6 +51,8 @@ _EXTREME_PROBABILITY = 1e-9
 class BinaryRegressionResult:
     """A fitted binary regression, as returned by :func:`fit`.
 
+    Used in chapters 1, 3, 5, 7 and 8.
+
     Attributes
     ----------
     params : dict
@@ -66,6 +68,15 @@ class BinaryRegressionResult:
     hessian : numpy.ndarray, shape (p + 1, p + 1)
         Of the summed penalised negative log-likelihood at ``params``,
         intercept first.
+
+    Examples
+    --------
+    >>> from lrbook.data import simulate
+    >>> result = fit(*simulate(n=2_000, seed=1))
+    >>> result.coef.index.tolist(), result.converged
+    (['const', 'x1', 'x2'], True)
+    >>> result.standard_errors.shape
+    (3,)
     """
 
     params: dict
@@ -273,6 +284,8 @@ def fit(
     learning_rate: float | None = None,
 ) -> BinaryRegressionResult:
     """Fit a binary regression by maximum likelihood.
+
+    Used in chapters 1, 3, 5, 7 and 8.
 
     Maximises the Bernoulli log-likelihood of :math:`y_i \\in \\{0, 1\\}` with
     :math:`P(y_i = 1) = g^{-1}(\\beta_0 + x_i^\\top \\beta)`, minus an optional

@@ -59,6 +59,8 @@ def _as_numeric_array(values: Any, name: str) -> np.ndarray:
 def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
     """Validate a feature matrix and return it with its column names.
 
+    Used, through :func:`lrbook.fit`, from chapter 3 on.
+
     Parameters
     ----------
     X : array-like or pandas.DataFrame, shape (n_samples, n_features)
@@ -125,6 +127,8 @@ def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
 def check_labels(y: Any) -> np.ndarray:
     """Validate binary labels.
 
+    Used, through :func:`lrbook.fit`, from chapter 3 on.
+
     Parameters
     ----------
     y : array-like or pandas.Series, shape (n_samples,)
@@ -187,6 +191,8 @@ def check_data(
     X: Any, y: Any, sample_weight: Any = None
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray | None]:
     """Validate features and labels together.
+
+    Used, through :func:`lrbook.fit`, from chapter 3 on.
 
     Parameters
     ----------
