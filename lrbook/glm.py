@@ -273,6 +273,10 @@ def newton_glm(
         delta_eta = X @ delta_weights + delta_bias
 
         loss = history[k]
+        # Near the optimum a full step changes the loss by less than its
+        # rounding error; such a step must still be accepted, or Newton
+        # would stall a few digits short of the maximum.
+        slack = 64 * jnp.finfo(dtype).eps * jnp.abs(loss)
 
         def too_long(t):
             trial = objective(
@@ -280,7 +284,7 @@ def newton_glm(
             )
             # A NaN trial loss (a step outside the identity link's range, say)
             # also counts as too long.
-            return ~(trial <= loss) & (t > 1e-10)
+            return ~(trial <= loss + slack) & (t > 1e-10)
 
         t = jax.lax.while_loop(too_long, lambda t: t / 2, jnp.ones((), dtype))
         params = {
