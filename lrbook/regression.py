@@ -222,11 +222,17 @@ def _glm_loss(params, X, y, sample_weight, penalty, link):
 _LOSSES = {name: functools.partial(_glm_loss, link=name) for name in LINKS}
 
 
-@functools.partial(jax.jit, static_argnames=("link",))
-def _probability_range(params, X, link):
-    """The smallest and largest fitted probability, in one pass over X."""
-    probability = get_link(link).inverse(linear_predictor(params, X))
-    return jnp.min(probability), jnp.max(probability)
+def _probability_range(params, X: np.ndarray, link: Link) -> tuple[float, float]:
+    """The smallest and largest fitted probability.
+
+    Every inverse link is increasing, so the extremes of the probability sit
+    at the extremes of the linear predictor; NumPy computes those without a
+    compilation for each new shape of X.
+    """
+    weights = np.asarray(params["weights"], dtype=np.float64)
+    eta = X @ weights + float(params["bias"])
+    ends = link.inverse(jnp.asarray([eta.min(), eta.max()]))
+    return float(ends[0]), float(ends[1])
 
 
 # Learning rates are injected (traced), so a new rate reuses the compiled loop.
@@ -360,8 +366,8 @@ def fit(
         max_iter, tol, learning_rate,
     )
     params = result.params
-    finite = all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree.leaves(params))
-    low, high = (float(v) for v in _probability_range(params, X_jax, link.name))
+    finite = all(np.isfinite(np.asarray(v)).all() for v in jax.tree.leaves(params))
+    low, high = _probability_range(params, X_np, link)
     if result.hessian is None:
         _, hess = gradient_and_hessian(
             params, X_jax, y_jax, link.name, float(penalty), w_jax
