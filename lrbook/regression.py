@@ -356,7 +356,9 @@ def fit(
     X_np, y_np, names, w_np = check_data(X, y, sample_weight)
 
     dtype = jnp.result_type(float)
-    X_jax = jnp.asarray(X_np, dtype=dtype)
+    # device_put shares X's memory when it is already aligned float64 (no
+    # copy of a large X); otherwise it copies once, converting the dtype.
+    X_jax = jax.device_put(X_np.astype(dtype, copy=False))
     y_jax = jnp.asarray(y_np, dtype=dtype)
     w_jax = None if w_np is None else jnp.asarray(w_np, dtype=dtype)
     params = _start(link, y_jax, X_np.shape[1], dtype)
