@@ -46,6 +46,8 @@ def _check_positive_int(value, name: str, hint: str) -> int:
 class LogisticRegression(nnx.Module):
     """Logistic regression as a Flax module: one linear unit, no activation.
 
+    Used in chapters 4 (Flax and Adam) and 6.
+
     The module returns the linear predictor
     :math:`\\eta_i = \\beta_0 + x_i^\\top \\beta`, the logit of
     :math:`P(y_i = 1 \\mid x_i)`; :func:`predict_proba` applies the sigmoid.
@@ -104,6 +106,8 @@ class LogisticRegression(nnx.Module):
 
 class MLP(nnx.Module):
     """A multilayer perceptron with one logit output.
+
+    Used in chapters 6 (a small neural network) and 8.
 
     Each hidden layer computes :math:`h^{(l)} = a(W_l h^{(l-1)} + b_l)` with
     the activation :math:`a`; the output unit is linear, so the module
@@ -181,6 +185,8 @@ class MLP(nnx.Module):
 def binary_cross_entropy(model: nnx.Module, X: jax.Array, y: jax.Array) -> jax.Array:
     """The mean Bernoulli negative log-likelihood of a module's logits.
 
+    Used in chapters 4 and 6.
+
     .. math::
 
         J = -\\frac{1}{n} \\sum_{i=1}^n
@@ -219,6 +225,8 @@ def binary_cross_entropy(model: nnx.Module, X: jax.Array, y: jax.Array) -> jax.A
 def predict_proba(model: nnx.Module, X) -> jax.Array:
     """Predicted probabilities :math:`\\sigma(\\eta_i)` from a module's logits.
 
+    Used in chapters 6 and 8.
+
     Parameters
     ----------
     model : flax.nnx.Module
@@ -251,6 +259,8 @@ def predict_proba(model: nnx.Module, X) -> jax.Array:
 class TrainHistory(NamedTuple):
     """The losses recorded by :func:`train_model`.
 
+    Used in chapters 4, 6 and 8.
+
     Attributes
     ----------
     loss : numpy.ndarray, shape (n_steps + 1,)
@@ -259,6 +269,13 @@ class TrainHistory(NamedTuple):
     valid_loss : numpy.ndarray, shape (n_steps + 1,), or None
         The same on the validation data, at the same parameters; None when
         no validation data were given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> history = TrainHistory(loss=np.asarray([0.69, 0.5]), valid_loss=None)
+    >>> len(history.loss) - 1  # the number of updates
+    1
     """
 
     loss: np.ndarray
@@ -345,6 +362,8 @@ def train_model(
     y_valid=None,
 ) -> TrainHistory:
     """Fit a module in place by minimising :func:`binary_cross_entropy`.
+
+    Used in chapters 4, 6 and 8.
 
     Each step computes the gradient of the loss with respect to the module's
     ``nnx.Param`` variables and applies ``optimizer``'s update,

@@ -75,6 +75,8 @@ _CLASS_COLOURS = (PALETTE[4], PALETTE[5])  # blue for y = 0, vermillion for y = 
 def theme_book(base_size: float = 11) -> plotnine.theme:
     """The book's plotnine theme: minimal, legend below, figure size set.
 
+    Used in the figures of chapters 1 to 9.
+
     Parameters
     ----------
     base_size : float, default 11
@@ -118,13 +120,15 @@ def theme_book(base_size: float = 11) -> plotnine.theme:
 def scale_colour_book(**kwargs) -> plotnine.scale_color_manual:
     """A discrete colour scale from :data:`PALETTE`.
 
+    Used in chapters 1, 2, 3 and 9.
+
     Levels take blue, vermillion, bluish green, orange, reddish purple, sky
     blue, black and yellow in turn, so the first lines have the most contrast
     on a white background.
 
     Parameters
     ----------
-    **kwargs
+    **kwargs : Any
         Passed on to ``plotnine.scale_colour_manual`` (e.g. ``name``).
 
     Examples
@@ -140,12 +144,14 @@ def scale_colour_book(**kwargs) -> plotnine.scale_color_manual:
 def scale_linetype_book(**kwargs) -> plotnine.scale_linetype_manual:
     """A discrete line-type scale from :data:`LINETYPES`.
 
+    Used in chapters 1, 3 and 9.
+
     Pair it with :func:`scale_colour_book` on the same variable, so a line's
     meaning does not rest on colour alone.
 
     Parameters
     ----------
-    **kwargs
+    **kwargs : Any
         Passed on to ``plotnine.scale_linetype_manual``.
 
     Examples
@@ -221,6 +227,8 @@ def plot_loss_curves(
 ) -> plotnine.ggplot:
     """Loss against iteration, one line per named history.
 
+    Used in chapters 3, 4 and 9.
+
     Lines differ in colour and in line type, and the legend names them.
     NaN and infinite entries (the padding of a history run under ``vmap``)
     are dropped.
@@ -270,6 +278,8 @@ def plot_distance_to_optimum(
     legend_title: str | None = None,
 ) -> plotnine.ggplot:
     """How far each history's loss is above the optimum, on a log10 scale.
+
+    Used in chapter 5 (L-BFGS and Newton).
 
     Plots :math:`J(\\theta_k) - J^\\star` against the iteration :math:`k`.
     On this scale linear convergence is a straight line and Newton's
@@ -333,6 +343,8 @@ def plot_probability_surface(
     ylabel: str = "Second feature",
 ) -> plotnine.ggplot:
     """Predicted :math:`P(y = 1 \\mid x)` over the plane of two features.
+
+    Used in chapter 6 (a small neural network).
 
     The background is a raster of ``predict`` on a ``grid_size`` by
     ``grid_size`` grid spanning the data (5% margin), shaded from blue
@@ -458,6 +470,8 @@ def plot_probability_surface(
 def calibration_table(y, probabilities, n_bins: int = 10) -> pd.DataFrame:
     """Mean predicted probability and observed frequency in equal-count bins.
 
+    Used in chapter 8 (a real data set).
+
     Rows are sorted by predicted probability and cut into ``n_bins`` groups
     whose sizes differ by at most one (quantile bins); ties at a cut are
     split by their order in the input. For a well-calibrated model,
@@ -519,6 +533,8 @@ def calibration_table(y, probabilities, n_bins: int = 10) -> pd.DataFrame:
 
 def plot_calibration(y, probabilities, *, n_bins: int = 10) -> plotnine.ggplot:
     """Observed frequency against mean predicted probability, per bin.
+
+    Used in chapter 8 (a real data set).
 
     Each point is one bin of :func:`calibration_table`, sized by how many
     rows it holds; a dashed 45-degree line marks perfect calibration, so

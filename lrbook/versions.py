@@ -46,6 +46,8 @@ def _describe_devices() -> str:
 def versions() -> dict[str, str]:
     """Versions of Python, the book's libraries, the platform and the device.
 
+    Used, through :func:`session_info`, at the end of chapters 1 to 9.
+
     Package versions come from the installed distributions' metadata
     (``importlib.metadata``), so nothing beyond JAX is imported. The device
     entry names JAX's default backend and its devices; asking for it starts
@@ -79,6 +81,8 @@ def versions() -> dict[str, str]:
 
 def session_info() -> str:
     """One line naming Python, JAX, Flax, optax, NumPy, the platform and device.
+
+    Used in the last cell of chapters 1 to 9.
 
     Returns
     -------
