@@ -327,10 +327,10 @@ def fit_sharded(
         For invalid data (see :func:`lrbook.validation.check_data`), an
         unknown method or link, or a mesh with more than one axis.
 
-    Warns
+    Notes
     -----
-    lrbook.ConvergenceWarning
-        If the fit stopped at ``max_iter``.
+    A fit that stops at ``max_iter`` warns with
+    :class:`lrbook.ConvergenceWarning`.
 
     Examples
     --------

@@ -339,10 +339,10 @@ def fit(
     lrbook.diagnostics.CollinearityError
         If columns are linearly dependent (without a penalty).
 
-    Warns
+    Notes
     -----
-    lrbook.ConvergenceWarning
-        If the fit stopped at ``max_iter``.
+    A fit that stops at ``max_iter`` warns with
+    :class:`lrbook.ConvergenceWarning`.
 
     Examples
     --------
