@@ -28,7 +28,7 @@ _INVERSE_LINKS = {
 }
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-"""Where :func:`load` looks for the CSV files (the repository's ``data/``)."""
+"""Where `load` looks for the CSV files (the repository's ``data/``)."""
 
 DATASETS = {
     "anes96": {
@@ -45,7 +45,7 @@ DATASETS = {
         ],
     },
 }
-"""The real data sets :func:`load` knows, with their outcome column."""
+"""The real data sets `load` knows, with their outcome column."""
 
 
 def _check_count(value, name: str, minimum: int = 1) -> int:
@@ -70,14 +70,14 @@ def simulate(
     The features are independent standard normals, and each outcome is a
     Bernoulli draw:
 
-    .. math::
+    $$
+    x_i \\sim N(0, I_p), \\qquad
+    y_i \\sim \\operatorname{Bernoulli}\\big(g^{-1}(\\beta_0 + x_i^\\top
+    \\beta)\\big).
+    $$
 
-        x_i \\sim N(0, I_p), \\qquad
-        y_i \\sim \\operatorname{Bernoulli}\\big(g^{-1}(\\beta_0 + x_i^\\top
-        \\beta)\\big).
-
-    With the defaults (n = 100,000, :math:`\\beta = (1.5, -0.8)`,
-    :math:`\\beta_0 = 0.3`, logit link, seed 42) this is the data set every
+    With the defaults (n = 100,000, $\\beta = (1.5, -0.8)$,
+    $\\beta_0 = 0.3$, logit link, seed 42) this is the data set every
     chapter uses.
 
     Parameters
@@ -85,9 +85,9 @@ def simulate(
     n : int, default 100_000
         Number of rows.
     weights : sequence of float, default (1.5, -0.8)
-        True weights :math:`\\beta`; their number sets the number of features.
+        True weights $\\beta$; their number sets the number of features.
     bias : float, default 0.3
-        True intercept :math:`\\beta_0`.
+        True intercept $\\beta_0$.
     link : {"logit", "probit", "cloglog", "identity"}, default "logit"
     seed : int, default 42
         Seed for ``numpy.random.default_rng``.
@@ -139,12 +139,12 @@ def simulate_nonlinear(
     Two standard-normal features; the log-odds fall with the squared
     distance from the origin,
 
-    .. math::
-
-        \\operatorname{logit} P(y_i = 1) = 2 - 1.5\\,(x_{i1}^2 + x_{i2}^2),
+    $$
+    \\operatorname{logit} P(y_i = 1) = 2 - 1.5\\,(x_{i1}^2 + x_{i2}^2),
+    $$
 
     so ones are likely inside a circle of radius about 1.15 and rare outside
-    it. No linear predictor in :math:`x_1, x_2` can describe this; a small
+    it. No linear predictor in $x_1, x_2$ can describe this; a small
     neural network can. Used in chapter 6.
 
     Parameters
@@ -223,7 +223,7 @@ def load(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS`; ``"anes96"`` is the 1996 American National
+        A key of `DATASETS`; ``"anes96"`` is the 1996 American National
         Election Study vote data (see ``data/README.md`` for its source,
         licence and columns). Used in chapter 8.
 

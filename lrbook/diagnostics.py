@@ -12,7 +12,7 @@ Two pitfalls make a binary regression's MLE fail to exist or to be unique:
 Both are reported with an exception naming the columns involved, never
 returned as huge or NaN coefficients.
 
-Used by :func:`lrbook.fit`; chapter 7 shows both errors.
+Used by `lrbook.fit`; chapter 7 shows both errors.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = [
 class SeparationError(ValueError):
     """The outcome is perfectly or quasi-perfectly separated by the features.
 
-    Raised by :func:`lrbook.fit` when no maximum likelihood estimate exists.
+    Raised by `lrbook.fit` when no maximum likelihood estimate exists.
     Used in chapter 7, which shows when it is raised.
     """
 
@@ -39,7 +39,7 @@ class SeparationError(ValueError):
 class CollinearityError(ValueError):
     """Some columns of the design matrix are linearly dependent.
 
-    Raised by :func:`lrbook.fit` when coefficients are not identified.
+    Raised by `lrbook.fit` when coefficients are not identified.
     Used in chapter 7, which shows when it is raised.
     """
 
@@ -53,14 +53,14 @@ def find_separation(
 ) -> np.ndarray | None:
     """Look for a direction that separates the outcome, by linear programming.
 
-    Used, through :func:`lrbook.fit`, in chapter 7.
+    Used, through `lrbook.fit`, in chapter 7.
 
     The data are completely or quasi-completely separated exactly when some
-    :math:`b \\neq 0` satisfies :math:`s_i \\tilde x_i^\\top b \\ge 0` for all
-    :math:`i`, with :math:`s_i = 2 y_i - 1` and at least one inequality
+    $b \\neq 0$ satisfies $s_i \\tilde x_i^\\top b \\ge 0$ for all
+    $i$, with $s_i = 2 y_i - 1$ and at least one inequality
     strict (Albert and Anderson, 1984). We maximise
-    :math:`\\sum_i s_i \\tilde x_i^\\top b` over such :math:`b` in the box
-    :math:`|b_j| \\le 1` (Konis, 2007): a positive optimum means separation.
+    $\\sum_i s_i \\tilde x_i^\\top b$ over such $b$ in the box
+    $|b_j| \\le 1$ (Konis, 2007): a positive optimum means separation.
 
     Parameters
     ----------
@@ -114,18 +114,18 @@ def find_separation(
 def separation_message(direction: np.ndarray, feature_names: list[str]) -> str:
     """A readable description of a separating direction.
 
-    Used, through :func:`lrbook.fit`, in chapter 7.
+    Used, through `lrbook.fit`, in chapter 7.
 
     Parameters
     ----------
     direction : numpy.ndarray, shape (p + 1,)
-        From :func:`find_separation`, intercept first.
+        From `find_separation`, intercept first.
     feature_names : list of str, length p
 
     Returns
     -------
     str
-        The error message :func:`lrbook.fit` raises.
+        The error message `lrbook.fit` raises.
 
     Examples
     --------
@@ -156,11 +156,11 @@ def check_collinearity(
 ) -> None:
     """Raise if the Hessian shows linearly dependent columns.
 
-    Used, through :func:`lrbook.fit`, in chapter 7.
+    Used, through `lrbook.fit`, in chapter 7.
 
     The Hessian of a binary regression is
-    :math:`\\tilde X^\\top W \\tilde X` with positive weights, so it is
-    singular exactly when :math:`\\tilde X = [1, X]` has dependent columns.
+    $\\tilde X^\\top W \\tilde X$ with positive weights, so it is
+    singular exactly when $\\tilde X = [1, X]$ has dependent columns.
     We scale it to unit diagonal and compare its smallest eigenvalue with its
     largest; the eigenvector of the smallest names the columns involved.
 

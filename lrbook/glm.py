@@ -1,21 +1,21 @@
 """Newton's method specialised to binary regression.
 
 For a binary GLM the negative log-likelihood is a sum of scalar functions of
-the linear predictor, :math:`\\sum_i \\ell(\\eta_i; y_i)`, so its gradient and
+the linear predictor, $\\sum_i \\ell(\\eta_i; y_i)$, so its gradient and
 Hessian have the structure
 
-.. math::
+$$
+\\nabla = \\tilde X^\\top d_1, \\qquad H = \\tilde X^\\top \\operatorname{diag}(d_2)
+\\tilde X,
+$$
 
-    \\nabla = \\tilde X^\\top d_1, \\qquad H = \\tilde X^\\top \\operatorname{diag}(d_2)
-    \\tilde X,
+where $\\tilde X = [1, X]$, and $d_1, d_2$ are the first and second
+derivatives of $\\ell$ in $\\eta$. Here ``jax.grad`` supplies
+$d_1$ and $d_2$ for any link (so the Hessian is exact, not the
+expected information), and the products with $X$ are accumulated over
+blocks of rows, so no weighted copy of $X$ is ever formed.
 
-where :math:`\\tilde X = [1, X]`, and :math:`d_1, d_2` are the first and second
-derivatives of :math:`\\ell` in :math:`\\eta`. Here ``jax.grad`` supplies
-:math:`d_1` and :math:`d_2` for any link (so the Hessian is exact, not the
-expected information), and the products with :math:`X` are accumulated over
-blocks of rows, so no weighted copy of :math:`X` is ever formed.
-
-Used by :func:`lrbook.fit`, :func:`lrbook.bootstrap.bootstrap` and the
+Used by `lrbook.fit`, `lrbook.bootstrap.bootstrap` and the
 chapters on Newton's method (5) and inference (7).
 """
 
@@ -42,7 +42,7 @@ def _derivatives(eta, y, link, expected=False):
     r"""First and second derivatives of each observation's loss in eta.
 
     With ``expected=True`` the second derivative is replaced by its
-    expectation over y, :math:`(d\\mu/d\\eta)^2 / (\\mu (1 - \\mu))`: the
+    expectation over y, $(d\\mu/d\\eta)^2 / (\\mu (1 - \\mu))$: the
     Fisher scoring weight that statsmodels' IRLS uses. For the logit link the
     two coincide.
     """
@@ -134,8 +134,8 @@ def gradient_and_hessian(
 
     Used in chapters 5 and 7.
 
-    The objective is :math:`N \\cdot J(\\beta_0, \\beta)`, where :math:`J` is
-    :func:`lrbook.losses.negative_log_likelihood` and :math:`N` the number of
+    The objective is $N \\cdot J(\\beta_0, \\beta)$, where $J$ is
+    `lrbook.losses.negative_log_likelihood` and $N$ the number of
     observations (the sum of ``sample_weight``). The inverse of this Hessian
     is the usual covariance matrix of the maximum likelihood estimate.
 
@@ -147,7 +147,7 @@ def gradient_and_hessian(
     y : array, shape (n,)
     link : str or Link, default "logit"
     penalty : float, default 0.0
-        Ridge strength :math:`\\lambda`.
+        Ridge strength $\\lambda$.
     sample_weight : array, shape (n,), optional
     chunk_rows : int, default 2048
         Rows per block in the Hessian accumulation.
@@ -200,17 +200,17 @@ def newton_glm(
     Used in chapters 5, 7 (through the bootstrap) and 9.
 
     One iteration reads ``X`` twice: once in the blocked accumulation of the
-    gradient :math:`\\tilde X^\\top d_1` and Hessian
-    :math:`\\tilde X^\\top \\operatorname{diag}(d_2) \\tilde X` (each block of
-    rows is read once for both), and once in the product :math:`X \\delta`
+    gradient $\\tilde X^\\top d_1$ and Hessian
+    $\\tilde X^\\top \\operatorname{diag}(d_2) \\tilde X$ (each block of
+    rows is read once for both), and once in the product $X \\delta$
     that updates the linear predictor. The step solves
-    :math:`H \\delta = \\nabla` by Cholesky; a step that would raise the loss
-    is halved until it does not, which reuses :math:`X\\delta` and needs no
+    $H \\delta = \\nabla$ by Cholesky; a step that would raise the loss
+    is halved until it does not, which reuses $X\\delta$ and needs no
     further pass. No copy of ``X`` is made.
 
     This function is jitted and can be ``vmap``-ed (over ``sample_weight``,
     for instance); it trusts its input. Validate user data and get warnings
-    through :func:`lrbook.fit`.
+    through `lrbook.fit`.
 
     Parameters
     ----------
@@ -231,7 +231,7 @@ def newton_glm(
     Returns
     -------
     FitResult
-        ``loss_history`` holds the mean penalised loss :math:`J`, padded with
+        ``loss_history`` holds the mean penalised loss $J$, padded with
         NaN to length ``max_iter + 1``; ``hessian`` is the Hessian of the
         summed objective from the last iteration, intercept first (NaN if
         no iteration ran).

@@ -1,16 +1,16 @@
 """Standard errors, Wald tests and goodness of fit from the Hessian.
 
-At the maximum likelihood estimate :math:`\\hat\\theta = (\\hat\\beta_0,
-\\hat\\beta)`, the inverse of the Hessian of the summed negative
-log-likelihood estimates the covariance of :math:`\\hat\\theta`:
+At the maximum likelihood estimate $\\hat\\theta = (\\hat\\beta_0,
+\\hat\\beta)$, the inverse of the Hessian of the summed negative
+log-likelihood estimates the covariance of $\\hat\\theta$:
 
-.. math::
-
-    \\widehat{\\operatorname{Var}}(\\hat\\theta) = H(\\hat\\theta)^{-1}, \\qquad
-    H(\\theta) = \\nabla^2 \\Big[-\\sum_i \\log p(y_i \\mid x_i, \\theta)\\Big].
+$$
+\\widehat{\\operatorname{Var}}(\\hat\\theta) = H(\\hat\\theta)^{-1}, \\qquad
+H(\\theta) = \\nabla^2 \\Big[-\\sum_i \\log p(y_i \\mid x_i, \\theta)\\Big].
+$$
 
 The square roots of its diagonal are the standard errors; the Wald statistic
-:math:`z_j = \\hat\\theta_j / \\mathrm{se}_j` is compared with the standard
+$z_j = \\hat\\theta_j / \\mathrm{se}_j$ is compared with the standard
 normal for p-values and intervals. Vectors here are ordered as statsmodels
 orders them: the intercept (``const``) first, then the weights.
 
@@ -47,7 +47,7 @@ __all__ = [
 
 TABLE_COLUMNS = ["coef", "std err", "z", "P>|z|", "[0.025", "0.975]"]
 """The columns of statsmodels' coefficient table, which
-:func:`coefficient_table` reproduces (the interval labels follow ``alpha``)."""
+`coefficient_table` reproduces (the interval labels follow ``alpha``)."""
 
 
 def _total_weight(y, sample_weight):
@@ -66,9 +66,9 @@ def hessian(
     Used in chapters 3 and 7 (inference with autodiff).
 
     This is the direct autodiff route: flatten the parameters, write the
-    summed objective :math:`N \\cdot J` as a function of the flat vector and
-    differentiate it twice. :func:`covariance` gets the same matrix faster
-    from the model's structure (:func:`lrbook.glm.gradient_and_hessian`).
+    summed objective $N \\cdot J$ as a function of the flat vector and
+    differentiate it twice. `covariance` gets the same matrix faster
+    from the model's structure (`lrbook.glm.gradient_and_hessian`).
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def covariance(
     params, X, y, link: str | Link = "logit", penalty: float = 0.0,
     sample_weight=None, information: str = "observed",
 ) -> np.ndarray:
-    """The estimated covariance matrix of the coefficients, :math:`H^{-1}`.
+    """The estimated covariance matrix of the coefficients, $H^{-1}$.
 
     Used in chapter 7 (inference with autodiff).
 
@@ -183,7 +183,7 @@ def standard_errors(
     penalty : float, default 0.0
     sample_weight : array, shape (n,), optional
     information : {"observed", "expected"}, default "observed"
-        As in :func:`covariance`.
+        As in `covariance`.
 
     Returns
     -------
@@ -207,7 +207,7 @@ def standard_errors(
 def log_likelihood(
     params, X, y, link: str | Link = "logit", sample_weight=None
 ) -> float:
-    """The summed Bernoulli log-likelihood :math:`\\sum_i \\log p(y_i \\mid x_i)`.
+    """The summed Bernoulli log-likelihood $\\sum_i \\log p(y_i \\mid x_i)$.
 
     Used in chapters 3 and 7.
 
@@ -242,8 +242,8 @@ def null_log_likelihood(y, sample_weight=None) -> float:
 
     Used in chapters 3 and 7.
 
-    With :math:`\\bar y` the (weighted) share of ones, it is
-    :math:`N [\\bar y \\log \\bar y + (1 - \\bar y) \\log(1 - \\bar y)]`, the
+    With $\\bar y$ the (weighted) share of ones, it is
+    $N [\\bar y \\log \\bar y + (1 - \\bar y) \\log(1 - \\bar y)]$, the
     same for every link.
 
     Parameters
@@ -272,7 +272,7 @@ def null_log_likelihood(y, sample_weight=None) -> float:
 
 
 def pseudo_r2(log_likelihood: float, null_log_likelihood: float) -> float:
-    """McFadden's pseudo :math:`R^2 = 1 - \\ell(\\hat\\theta) / \\ell_0`.
+    """McFadden's pseudo $R^2 = 1 - \\ell(\\hat\\theta) / \\ell_0$.
 
     Used in chapters 3 and 7.
 
@@ -315,7 +315,7 @@ def coefficient_table(
     params : dict
         ``{"bias": shape (), "weights": shape (p,)}``.
     cov : numpy.ndarray, shape (p + 1, p + 1)
-        From :func:`covariance`, intercept first.
+        From `covariance`, intercept first.
     feature_names : list of str, optional
         Defaults to ``x1, ..., xp``, as statsmodels names array columns.
     alpha : float, default 0.05

@@ -1,11 +1,11 @@
 """Link functions for binary regression.
 
-A link function :math:`g` maps a probability :math:`p \\in (0, 1)` to the
-linear predictor :math:`\\eta = g(p)`; its inverse, the mean function, maps
-:math:`\\eta` back to a probability.
-Each :class:`Link` here also carries the log probability of each outcome,
-:math:`\\log p` and :math:`\\log(1 - p)`, computed without forming :math:`p`
-first, so that the likelihood stays finite when :math:`|\\eta|` is large.
+A link function $g$ maps a probability $p \\in (0, 1)$ to the
+linear predictor $\\eta = g(p)$; its inverse, the mean function, maps
+$\\eta$ back to a probability.
+Each `Link` here also carries the log probability of each outcome,
+$\\log p$ and $\\log(1 - p)$, computed without forming $p$
+first, so that the likelihood stays finite when $|\\eta|$ is large.
 
 Used in chapters 1 (the link functions), 2 (the likelihood) and 7 (probit and
 complementary log-log fits).
@@ -36,11 +36,11 @@ class Link:
     Parameters
     ----------
     name : str
-        The name used by :func:`get_link` and :func:`lrbook.fit`.
+        The name used by `get_link` and `lrbook.fit`.
     link : callable
-        :math:`g(p)`, from probabilities to the linear predictor.
+        $g(p)$, from probabilities to the linear predictor.
     inverse : callable
-        :math:`g^{-1}(\\eta)`, from the linear predictor to probabilities.
+        $g^{-1}(\\eta)$, from the linear predictor to probabilities.
     log_prob : callable
         Maps ``eta`` to the pair ``(log p, log(1 - p))``, each with the shape
         of ``eta``.
@@ -119,7 +119,7 @@ def get_link(link: str | Link) -> Link:
     ----------
     link : str or Link
         One of ``"logit"``, ``"probit"``, ``"cloglog"``, ``"identity"``, or
-        a :class:`Link`, which is returned unchanged.
+        a `Link`, which is returned unchanged.
 
     Returns
     -------
@@ -130,7 +130,7 @@ def get_link(link: str | Link) -> Link:
     ValueError
         If the name is not one of the known links.
     TypeError
-        If ``link`` is neither a string nor a :class:`Link`.
+        If ``link`` is neither a string nor a `Link`.
 
     Examples
     --------

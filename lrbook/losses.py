@@ -4,7 +4,7 @@ Parameters are a pytree ``{"bias": scalar, "weights": array of shape (p,)}``,
 so that every function here can be differentiated with ``jax.grad`` and
 vectorised with ``jax.vmap``.
 These functions trust their input: validate user data with
-:func:`lrbook.validation.check_data` first.
+`lrbook.validation.check_data` first.
 
 Used in chapters 2 (the likelihood) onwards.
 """
@@ -36,7 +36,7 @@ def init_params(n_features: int, dtype=None) -> Params:
     Parameters
     ----------
     n_features : int
-        The number of weights, :math:`p`.
+        The number of weights, $p$.
     dtype : dtype, optional
         Defaults to JAX's default float (float32, or float64 under x64).
 
@@ -55,7 +55,7 @@ def init_params(n_features: int, dtype=None) -> Params:
 
 
 def linear_predictor(params: Params, X: jax.Array) -> jax.Array:
-    """The linear predictor :math:`\\eta_i = \\beta_0 + x_i^\\top \\beta`.
+    """The linear predictor $\\eta_i = \\beta_0 + x_i^\\top \\beta$.
 
     Used in chapters 1, 2 and 3.
 
@@ -80,7 +80,7 @@ def linear_predictor(params: Params, X: jax.Array) -> jax.Array:
 
 
 def predict_proba(params: Params, X: jax.Array, link: str | Link = "logit"):
-    """Fitted probabilities :math:`p_i = g^{-1}(\\eta_i)`.
+    """Fitted probabilities $p_i = g^{-1}(\\eta_i)$.
 
     Used in chapters 2 and 6.
 
@@ -108,7 +108,7 @@ def predict_proba(params: Params, X: jax.Array, link: str | Link = "logit"):
 def pointwise_negative_log_likelihood(
     eta: jax.Array, y: jax.Array, link: str | Link = "logit"
 ) -> jax.Array:
-    """Each observation's :math:`-[y_i \\log p_i + (1 - y_i) \\log(1 - p_i)]`.
+    """Each observation's $-[y_i \\log p_i + (1 - y_i) \\log(1 - p_i)]$.
 
     Used in chapter 2 (the likelihood).
 
@@ -149,16 +149,16 @@ def negative_log_likelihood(
 
     Used in chapters 2 to 5 and 9.
 
-    .. math::
+    $$
+    J(\\beta_0, \\beta) = -\\frac{1}{n} \\sum_{i=1}^n
+    \\left[ y_i \\log p_i + (1 - y_i) \\log(1 - p_i) \\right]
+    + \\frac{\\lambda}{2} \\lVert \\beta \\rVert^2,
+    $$
 
-        J(\\beta_0, \\beta) = -\\frac{1}{n} \\sum_{i=1}^n
-            \\left[ y_i \\log p_i + (1 - y_i) \\log(1 - p_i) \\right]
-            + \\frac{\\lambda}{2} \\lVert \\beta \\rVert^2,
-
-    with :math:`p_i = g^{-1}(\\beta_0 + x_i^\\top \\beta)`. For the logit
+    with $p_i = g^{-1}(\\beta_0 + x_i^\\top \\beta)$. For the logit
     link this is the binary cross-entropy of machine learning. The logs are
-    computed from :math:`\\eta` directly (``Link.log_prob``), so the loss stays
-    finite and accurate for large :math:`|\\eta|`. The bias is not penalised.
+    computed from $\\eta$ directly (``Link.log_prob``), so the loss stays
+    finite and accurate for large $|\\eta|$. The bias is not penalised.
 
     Parameters
     ----------
@@ -169,7 +169,7 @@ def negative_log_likelihood(
         Labels in {0, 1}.
     link : str or Link, default "logit"
     penalty : float, default 0.0
-        The ridge strength :math:`\\lambda \\ge 0`.
+        The ridge strength $\\lambda \\ge 0$.
     sample_weight : array, shape (n,), optional
         Frequency weights; the mean becomes a weighted mean.
 
@@ -197,16 +197,16 @@ def negative_log_likelihood(
 def naive_negative_log_likelihood(
     params: Params, X: jax.Array, y: jax.Array, epsilon: float = 1e-7
 ) -> jax.Array:
-    """The textbook logistic loss, :math:`\\log(p + \\epsilon)`, kept to show
+    """The textbook logistic loss, $\\log(p + \\epsilon)$, kept to show
     why it fails.
 
     Used in chapter 2, which shows where it breaks.
 
-    It forms :math:`p = \\sigma(\\eta)` first and takes logs afterwards. Once
-    :math:`\\sigma(\\eta)` rounds to exactly 0 or 1 (for :math:`|\\eta|`
+    It forms $p = \\sigma(\\eta)$ first and takes logs afterwards. Once
+    $\\sigma(\\eta)$ rounds to exactly 0 or 1 (for $|\\eta|$
     above about 17 in float32 or 37 in float64), the loss of a misclassified
-    point is capped at :math:`-\\log \\epsilon` and its gradient vanishes.
-    Use :func:`negative_log_likelihood` instead.
+    point is capped at $-\\log \\epsilon$ and its gradient vanishes.
+    Use `negative_log_likelihood` instead.
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ def naive_negative_log_likelihood(
     X : array, shape (n, p)
     y : array, shape (n,)
     epsilon : float, default 1e-7
-        Added inside each log to avoid :math:`\\log 0`.
+        Added inside each log to avoid $\\log 0$.
 
     Returns
     -------

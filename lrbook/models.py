@@ -1,8 +1,8 @@
 """Logistic regression and a small network as Flax NNX modules.
 
 A module maps features ``X`` of shape ``(n, p)`` to logits, the linear
-predictor :math:`\\eta` of shape ``(n,)``; the probability is
-:math:`\\sigma(\\eta)`. :func:`train_model` fits any such module in place with
+predictor $\\eta$ of shape ``(n,)``; the probability is
+$\\sigma(\\eta)$. `train_model` fits any such module in place with
 an optax optimizer, running the whole loop as one compiled ``lax.scan``.
 
 Used in chapters 4 (Flax and Adam), 6 (a small neural network) and
@@ -49,13 +49,13 @@ class LogisticRegression(nnx.Module):
     Used in chapters 4 (Flax and Adam) and 6.
 
     The module returns the linear predictor
-    :math:`\\eta_i = \\beta_0 + x_i^\\top \\beta`, the logit of
-    :math:`P(y_i = 1 \\mid x_i)`; :func:`predict_proba` applies the sigmoid.
+    $\\eta_i = \\beta_0 + x_i^\\top \\beta$, the logit of
+    $P(y_i = 1 \\mid x_i)$; `predict_proba` applies the sigmoid.
 
     Parameters
     ----------
     n_features : int
-        The number of features, :math:`p`.
+        The number of features, $p$.
     rngs : flax.nnx.Rngs
         Random state for the initial weights (LeCun normal; the bias starts
         at zero).
@@ -95,8 +95,8 @@ class LogisticRegression(nnx.Module):
         -------
         dict
             ``{"bias": shape (), "weights": shape (p,)}``, the layout of
-            :func:`lrbook.losses.negative_log_likelihood` and the fitters in
-            :mod:`lrbook.optim`, so the two kinds of fit can be compared.
+            `lrbook.losses.negative_log_likelihood` and the fitters in
+            `lrbook.optim`, so the two kinds of fit can be compared.
         """
         return {
             "bias": self.linear.bias[...][0],
@@ -109,15 +109,15 @@ class MLP(nnx.Module):
 
     Used in chapters 6 (a small neural network) and 8.
 
-    Each hidden layer computes :math:`h^{(l)} = a(W_l h^{(l-1)} + b_l)` with
-    the activation :math:`a`; the output unit is linear, so the module
-    returns logits just as :class:`LogisticRegression` does, and the two
+    Each hidden layer computes $h^{(l)} = a(W_l h^{(l-1)} + b_l)$ with
+    the activation $a$; the output unit is linear, so the module
+    returns logits just as `LogisticRegression` does, and the two
     train with the same loss.
 
     Parameters
     ----------
     n_features : int
-        The number of features, :math:`p`.
+        The number of features, $p$.
     hidden : sequence of int, default (10,)
         The width of each hidden layer, input side first. An empty sequence
         leaves only the output unit, which is logistic regression.
@@ -187,16 +187,16 @@ def binary_cross_entropy(model: nnx.Module, X: jax.Array, y: jax.Array) -> jax.A
 
     Used in chapters 4 and 6.
 
-    .. math::
+    $$
+    J = -\\frac{1}{n} \\sum_{i=1}^n
+    \\left[ y_i \\log \\sigma(\\eta_i) + (1 - y_i) \\log(1 - \\sigma(\\eta_i))
+    \\right],
+    $$
 
-        J = -\\frac{1}{n} \\sum_{i=1}^n
-            \\left[ y_i \\log \\sigma(\\eta_i) + (1 - y_i) \\log(1 - \\sigma(\\eta_i))
-            \\right],
-
-    with :math:`\\eta = \\text{model}(X)`, computed with log-sigmoids so that
-    it stays finite for large :math:`|\\eta|`. It trusts its input, so that
+    with $\\eta = \\text{model}(X)$, computed with log-sigmoids so that
+    it stays finite for large $|\\eta|$. It trusts its input, so that
     it can run under ``jit`` and ``grad``; check user data first (as
-    :func:`train_model` does).
+    `train_model` does).
 
     Parameters
     ----------
@@ -223,7 +223,7 @@ def binary_cross_entropy(model: nnx.Module, X: jax.Array, y: jax.Array) -> jax.A
 
 
 def predict_proba(model: nnx.Module, X) -> jax.Array:
-    """Predicted probabilities :math:`\\sigma(\\eta_i)` from a module's logits.
+    """Predicted probabilities $\\sigma(\\eta_i)$ from a module's logits.
 
     Used in chapters 6 and 8.
 
@@ -257,7 +257,7 @@ def predict_proba(model: nnx.Module, X) -> jax.Array:
 
 
 class TrainHistory(NamedTuple):
-    """The losses recorded by :func:`train_model`.
+    """The losses recorded by `train_model`.
 
     Used in chapters 4, 6 and 8.
 
@@ -361,13 +361,13 @@ def train_model(
     X_valid=None,
     y_valid=None,
 ) -> TrainHistory:
-    """Fit a module in place by minimising :func:`binary_cross_entropy`.
+    """Fit a module in place by minimising `binary_cross_entropy`.
 
     Used in chapters 4, 6 and 8.
 
     Each step computes the gradient of the loss with respect to the module's
     ``nnx.Param`` variables and applies ``optimizer``'s update,
-    :math:`\\theta \\leftarrow \\theta + \\text{update}(\\nabla J(\\theta))`.
+    $\\theta \\leftarrow \\theta + \\text{update}(\\nabla J(\\theta))$.
     The model and a fresh ``nnx.Optimizer`` are split into a graph definition
     and a state pytree, and all ``n_steps`` steps run inside one
     ``jax.jit``-compiled ``jax.lax.scan``, so the loop is compiled once per
@@ -410,7 +410,7 @@ def train_model(
     Raises
     ------
     TypeError, ValueError
-        For invalid data (see :func:`lrbook.validation.check_data`), a
+        For invalid data (see `lrbook.validation.check_data`), a
         feature count that differs from the model's, or invalid
         ``n_steps``, ``batch_size`` or ``key``.
 

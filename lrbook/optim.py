@@ -4,9 +4,9 @@ Every fitter here takes a loss ``loss_fn(params, *data)``, a pytree of
 starting parameters and a tuple ``data`` of arrays whose first axis indexes
 observations. Each runs its whole loop inside one ``jax.jit``-compiled
 ``lax.while_loop`` (or ``lax.scan`` for mini-batches) and returns a
-:class:`FitResult`. A fitter never raises inside the loop: it reports
+`FitResult`. A fitter never raises inside the loop: it reports
 ``converged`` and ``n_iter``, and the Python front warns with a
-:class:`ConvergenceWarning` when a requested tolerance was not reached.
+`ConvergenceWarning` when a requested tolerance was not reached.
 
 Used in chapters 3 (gradient descent), 4 (Adam), 5 (L-BFGS and Newton),
 6 (a neural network) and 9 (mini-batches).
@@ -65,7 +65,7 @@ class FitResult(NamedTuple):
     batch_loss_history : array or None
         For mini-batch fits, the loss on each mini-batch, one per update.
     hessian : array or None
-        For :func:`lrbook.glm.newton_glm`, the Hessian of the summed
+        For `lrbook.glm.newton_glm`, the Hessian of the summed
         objective computed in the last iteration (at the parameters before
         the final step, which is shorter than ``tol``).
 
@@ -312,9 +312,9 @@ def gradient_descent(
 
     Used in chapters 3 (gradient descent) and 5.
 
-    Each update is :math:`\\theta \\leftarrow \\theta - \\alpha \\nabla J(\\theta)`
-    with the fixed learning rate :math:`\\alpha`; it is
-    :func:`optax_minimize` with ``optax.sgd(learning_rate)``.
+    Each update is $\\theta \\leftarrow \\theta - \\alpha \\nabla J(\\theta)$
+    with the fixed learning rate $\\alpha$; it is
+    `optax_minimize` with ``optax.sgd(learning_rate)``.
 
     Parameters
     ----------
@@ -327,13 +327,13 @@ def gradient_descent(
     max_iter : int, default 500
         The number of updates (epochs with ``batch_size``).
     tol : float, default 0.0
-        As in :func:`optax_minimize`.
+        As in `optax_minimize`.
     batch_size : int, optional
         Rows per update; full batch if omitted.
     key : jax.Array, optional
         PRNG key for the mini-batch order.
     learning_rate : float, default 0.1
-        The step size :math:`\\alpha`.
+        The step size $\\alpha$.
 
     Returns
     -------
@@ -492,9 +492,9 @@ def newton(
 
     Used in chapter 5 (L-BFGS and Newton).
 
-    Each iteration solves :math:`H \\delta = \\nabla J` by a Cholesky
+    Each iteration solves $H \\delta = \\nabla J$ by a Cholesky
     factorisation of the (symmetric, positive definite) Hessian and steps
-    :math:`\\theta \\leftarrow \\theta - t \\delta`, halving :math:`t` from 1
+    $\\theta \\leftarrow \\theta - t \\delta$, halving $t$ from 1
     until the loss does not increase. For the logistic likelihood this is the
     algorithm statsmodels' ``Logit.fit()`` runs, and it converges
     quadratically near the optimum.
@@ -521,9 +521,9 @@ def newton(
 
     Warnings
     --------
-    ``jax.hessian`` forms the full :math:`(d, d)` Hessian of all ``d``
+    ``jax.hessian`` forms the full $(d, d)$ Hessian of all ``d``
     parameters; that is cheap for a regression and prohibitive for a large
-    network. For binary regression on many rows, :func:`lrbook.fit` uses a
+    network. For binary regression on many rows, `lrbook.fit` uses a
     faster Hessian that exploits the model's structure.
 
     Examples

@@ -1,12 +1,12 @@
 """Data parallelism: the rows of a data set split across devices.
 
-A :class:`jax.sharding.Mesh` names the devices; a
-:class:`~jax.sharding.NamedSharding` with ``PartitionSpec("rows")`` places
+A `jax.sharding.Mesh` names the devices; a
+`jax.sharding.NamedSharding` with ``PartitionSpec("rows")`` places
 the first axis of each array across them, a contiguous block of rows per
 device. The package's jitted losses and fitters then run unchanged: ``jit``
 follows the input shardings, each device computes its share of every sum
-over rows (the loss, :math:`X^\\top d_1`, :math:`X^\\top \\operatorname{diag}
-(d_2) X`) and XLA adds the all-reduce that combines the shares. The
+over rows (the loss, $X^\\top d_1$, $X^\\top \\operatorname{diag}
+(d_2) X$) and XLA adds the all-reduce that combines the shares. The
 parameters, a few numbers, are replicated on every device.
 
 The mesh axis is of type ``AxisType.Auto``, where the compiler decides how
@@ -52,7 +52,7 @@ COLLECTIVES = (
     "all-reduce", "all-gather", "reduce-scatter", "all-to-all",
     "collective-permute",
 )  # fmt: skip
-"""The cross-device operations :func:`collective_ops` counts."""
+"""The cross-device operations `collective_ops` counts."""
 
 # An HLO instruction such as `all-reduce(` or its asynchronous form
 # `all-reduce-start(` (GPU); `-done` halves are not counted twice.
@@ -69,7 +69,7 @@ def make_mesh(n_devices: int | None = None, axis_name: str = "rows") -> Mesh:
     n_devices : int, optional
         How many of ``jax.devices()`` to use, the first ones; all by default.
     axis_name : str, default "rows"
-        The name of the mesh axis, which :func:`shard_rows` splits rows over.
+        The name of the mesh axis, which `shard_rows` splits rows over.
 
     Returns
     -------
@@ -140,17 +140,17 @@ def _axis(mesh: Mesh, axis_name: str | None) -> str:
 def shard_rows(mesh: Mesh, *arrays, axis_name: str | None = None) -> tuple:
     """Place each array on the mesh with its rows split across the devices.
 
-    Device :math:`k` of :math:`K` holds rows :math:`kn/K` to
-    :math:`(k + 1)n/K - 1` of every array; further axes (the columns of
-    ``X``) stay whole. The row count must be a multiple of :math:`K`, so
+    Device $k$ of $K$ holds rows $kn/K$ to
+    $(k + 1)n/K - 1$ of every array; further axes (the columns of
+    ``X``) stay whole. The row count must be a multiple of $K$, so
     that every device holds the same number of rows; pad first with
-    :func:`pad_rows`, whose zero-weight rows leave a weighted loss unchanged
-    (:func:`fit_sharded` does this for you). Used in chapter 9.
+    `pad_rows`, whose zero-weight rows leave a weighted loss unchanged
+    (`fit_sharded` does this for you). Used in chapter 9.
 
     Parameters
     ----------
     mesh : jax.sharding.Mesh
-        From :func:`make_mesh`.
+        From `make_mesh`.
     *arrays : array-like, each of shape (n, ...), or None
         The same number of rows ``n`` in each. ``None`` (an absent
         ``sample_weight``, say) is passed through.
@@ -219,11 +219,11 @@ def pad_rows(*arrays, multiple: int) -> tuple:
     Returns
     -------
     tuple of numpy.ndarray
-        The padded arrays, each with :math:`m = \\lceil n / \\text{multiple}
-        \\rceil \\cdot \\text{multiple}` rows, followed by a sample weight of
+        The padded arrays, each with $m = \\lceil n / \\text{multiple}
+        \\rceil \\cdot \\text{multiple}$ rows, followed by a sample weight of
         shape ``(m,)``: 1.0 for the original rows and 0.0 for the padding.
         With these weights a weighted mean loss,
-        :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`, equals the loss of the
+        $\\sum_i w_i \\ell_i / \\sum_i w_i$, equals the loss of the
         unpadded data.
 
     Examples
@@ -280,17 +280,17 @@ def fit_sharded(
 
     The data are checked, cast to JAX's default float, padded with
     zero-weight rows to a multiple of the device count if needed
-    (:func:`pad_rows`), and placed with :func:`shard_rows`. Then the
+    (`pad_rows`), and placed with `shard_rows`. Then the
     package's own jitted fitter runs on them unchanged:
 
-    - ``"newton"``: :func:`lrbook.glm.newton_glm`, with its whole share of
+    - ``"newton"``: `lrbook.glm.newton_glm`, with its whole share of
       rows as one block per device (``chunk_rows = n``); the blocked default
       slices rows at positions only known at run time, which would make XLA
       gather all of ``X`` onto every device.
-    - ``"lbfgs"``: :func:`lrbook.optim.lbfgs` on
-      :func:`lrbook.losses.negative_log_likelihood`.
+    - ``"lbfgs"``: `lrbook.optim.lbfgs` on
+      `lrbook.losses.negative_log_likelihood`.
     - an ``optax.GradientTransformation``: full-batch
-      :func:`lrbook.optim.optax_minimize` with it.
+      `lrbook.optim.optax_minimize` with it.
 
     In exact arithmetic the result is that of the one-device fit; in
     floating point the sums over rows are added in another order, so the
@@ -302,7 +302,7 @@ def fit_sharded(
     y : array-like, shape (n_samples,)
         Outcomes coded 0/1.
     mesh : jax.sharding.Mesh
-        A one-axis mesh from :func:`make_mesh`.
+        A one-axis mesh from `make_mesh`.
     method : {"newton", "lbfgs"} or optax.GradientTransformation
     link : {"logit", "probit", "cloglog", "identity"}, default "logit"
     penalty : float, default 0.0
@@ -324,13 +324,13 @@ def fit_sharded(
     Raises
     ------
     TypeError, ValueError
-        For invalid data (see :func:`lrbook.validation.check_data`), an
+        For invalid data (see `lrbook.validation.check_data`), an
         unknown method or link, or a mesh with more than one axis.
 
     Notes
     -----
     A fit that stops at ``max_iter`` warns with
-    :class:`lrbook.ConvergenceWarning`.
+    `lrbook.ConvergenceWarning`.
 
     Examples
     --------
@@ -402,7 +402,7 @@ def collective_ops(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, int]:
 
     Compiles ``fn`` for the given arguments (with their shardings) and counts
     the collectives XLA inserted into the program it will run: ``all-reduce``
-    (a sum over devices, as for :math:`X^\\top r`), ``all-gather`` (a whole
+    (a sum over devices, as for $X^\\top r$), ``all-gather`` (a whole
     array copied onto every device), and so on. For a data-parallel fit the
     healthy result is a few all-reduces and no all-gather of ``X``. Used in
     chapter 9.
@@ -419,7 +419,7 @@ def collective_ops(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, int]:
     Returns
     -------
     dict of str to int
-        One entry per name in :data:`COLLECTIVES`, in that order. Each
+        One entry per name in `COLLECTIVES`, in that order. Each
         instruction counts once, wherever it sits in the program (inside a
         loop it runs once per iteration).
 

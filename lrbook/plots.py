@@ -1,10 +1,10 @@
 """The book's figures: one theme, one palette and the plots several chapters share.
 
-Every helper returns a ``plotnine.ggplot`` with :func:`theme_book` applied and
+Every helper returns a ``plotnine.ggplot`` with `theme_book` applied and
 never draws or shows it; a chapter displays it by leaving it as the last
 expression of a cell. Nothing here changes plotnine's global settings
 (no ``theme_set``). plotnine is imported inside each function, so importing
-:mod:`lrbook` stays quick.
+`lrbook` stays quick.
 
 Used in chapters 1 to 9.
 """
@@ -118,7 +118,7 @@ def theme_book(base_size: float = 11) -> plotnine.theme:
 
 
 def scale_colour_book(**kwargs) -> plotnine.scale_color_manual:
-    """A discrete colour scale from :data:`PALETTE`.
+    """A discrete colour scale from `PALETTE`.
 
     Used in chapters 1, 2, 3 and 9.
 
@@ -142,11 +142,11 @@ def scale_colour_book(**kwargs) -> plotnine.scale_color_manual:
 
 
 def scale_linetype_book(**kwargs) -> plotnine.scale_linetype_manual:
-    """A discrete line-type scale from :data:`LINETYPES`.
+    """A discrete line-type scale from `LINETYPES`.
 
     Used in chapters 1, 3 and 9.
 
-    Pair it with :func:`scale_colour_book` on the same variable, so a line's
+    Pair it with `scale_colour_book` on the same variable, so a line's
     meaning does not rest on colour alone.
 
     Parameters
@@ -281,7 +281,7 @@ def plot_distance_to_optimum(
 
     Used in chapter 5 (L-BFGS and Newton).
 
-    Plots :math:`J(\\theta_k) - J^\\star` against the iteration :math:`k`.
+    Plots $J(\\theta_k) - J^\\star$ against the iteration $k$.
     On this scale linear convergence is a straight line and Newton's
     quadratic convergence a line that bends down ever more steeply.
     Values that are zero or negative (the optimum reached to machine
@@ -292,7 +292,7 @@ def plot_distance_to_optimum(
     ----------
     histories : mapping of str to array-like, each of shape (n_iter_k + 1,)
     optimum_loss : float
-        The minimum :math:`J^\\star`, e.g. from a float64 Newton fit.
+        The minimum $J^\\star$, e.g. from a float64 Newton fit.
     xlabel, ylabel : str
     legend_title : str, optional
 
@@ -342,13 +342,13 @@ def plot_probability_surface(
     xlabel: str = "First feature",
     ylabel: str = "Second feature",
 ) -> plotnine.ggplot:
-    """Predicted :math:`P(y = 1 \\mid x)` over the plane of two features.
+    """Predicted $P(y = 1 \\mid x)$ over the plane of two features.
 
     Used in chapter 6 (a small neural network).
 
     The background is a raster of ``predict`` on a ``grid_size`` by
     ``grid_size`` grid spanning the data (5% margin), shaded from blue
-    (:math:`P` near 0) through white (0.5) to vermillion (near 1). A solid
+    ($P$ near 0) through white (0.5) to vermillion (near 1). A solid
     black line traces the 0.5 contour, the decision boundary, computed with
     contourpy (matplotlib's contouring library); it is left out when the
     probabilities never cross 0.5. At most ``n_points`` observations, a
@@ -482,7 +482,7 @@ def calibration_table(y, probabilities, n_bins: int = 10) -> pd.DataFrame:
     y : array-like, shape (n,)
         Labels in {0, 1}.
     probabilities : array-like, shape (n,)
-        Predicted :math:`P(y = 1)`, in [0, 1].
+        Predicted $P(y = 1)$, in [0, 1].
     n_bins : int, default 10
         Between 1 and n.
 
@@ -536,7 +536,7 @@ def plot_calibration(y, probabilities, *, n_bins: int = 10) -> plotnine.ggplot:
 
     Used in chapter 8 (a real data set).
 
-    Each point is one bin of :func:`calibration_table`, sized by how many
+    Each point is one bin of `calibration_table`, sized by how many
     rows it holds; a dashed 45-degree line marks perfect calibration, so
     points below it are bins where the model predicts too high.
 

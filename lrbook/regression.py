@@ -40,7 +40,7 @@ from lrbook.validation import check_data, check_features
 __all__ = ["METHODS", "BinaryRegressionResult", "fit"]
 
 METHODS = ("newton", "lbfgs", "gradient_descent", "adam")
-"""The fitting methods :func:`fit` knows."""
+"""The fitting methods `fit` knows."""
 
 # A fitted probability this close to 0 or 1 (or a fit that did not converge)
 # prompts the exact, slower check for separation.
@@ -49,7 +49,7 @@ _EXTREME_PROBABILITY = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class BinaryRegressionResult:
-    """A fitted binary regression, as returned by :func:`fit`.
+    """A fitted binary regression, as returned by `fit`.
 
     Used in chapters 1, 3, 5, 7 and 8.
 
@@ -108,7 +108,7 @@ class BinaryRegressionResult:
 
     @cached_property
     def covariance(self) -> pd.DataFrame:
-        """The inverse of :attr:`hessian`, labelled."""
+        """The inverse of `hessian`, labelled."""
         from scipy.linalg import cho_factor, cho_solve
 
         matrix = np.asarray(self.hessian, dtype=np.float64)
@@ -118,7 +118,7 @@ class BinaryRegressionResult:
 
     @cached_property
     def standard_errors(self) -> pd.Series:
-        """Square roots of the diagonal of :attr:`covariance`."""
+        """Square roots of the diagonal of `covariance`."""
         return pd.Series(
             np.sqrt(np.diag(self.covariance)), index=self.coef.index, name="std err"
         )
@@ -293,9 +293,9 @@ def fit(
 
     Used in chapters 1, 3, 5, 7 and 8.
 
-    Maximises the Bernoulli log-likelihood of :math:`y_i \\in \\{0, 1\\}` with
-    :math:`P(y_i = 1) = g^{-1}(\\beta_0 + x_i^\\top \\beta)`, minus an optional
-    ridge term :math:`\\tfrac{\\lambda}{2} n \\lVert\\beta\\rVert^2`; an
+    Maximises the Bernoulli log-likelihood of $y_i \\in \\{0, 1\\}$ with
+    $P(y_i = 1) = g^{-1}(\\beta_0 + x_i^\\top \\beta)$, minus an optional
+    ridge term $\\tfrac{\\lambda}{2} n \\lVert\\beta\\rVert^2$; an
     intercept is always included. Data are checked once, here; after the fit,
     separation and collinear columns are detected and reported with an error.
     Computation follows JAX's precision: enable float64 with
@@ -311,10 +311,10 @@ def fit(
         Outcomes coded 0/1 or as booleans.
     link : {"logit", "probit", "cloglog", "identity"}, default "logit"
     method : {"newton", "lbfgs", "gradient_descent", "adam"}, default "newton"
-        Newton's method with the exact Hessian (:func:`lrbook.glm.newton_glm`),
+        Newton's method with the exact Hessian (`lrbook.glm.newton_glm`),
         optax's L-BFGS, or a first-order method with ``learning_rate``.
     penalty : float, default 0.0
-        Ridge strength :math:`\\lambda \\ge 0` on the weights (not the bias).
+        Ridge strength $\\lambda \\ge 0$ on the weights (not the bias).
     sample_weight : array-like, shape (n_samples,), optional
         Non-negative frequency weights.
     max_iter : int, optional
@@ -342,7 +342,7 @@ def fit(
     Notes
     -----
     A fit that stops at ``max_iter`` warns with
-    :class:`lrbook.ConvergenceWarning`.
+    `lrbook.ConvergenceWarning`.
 
     Examples
     --------

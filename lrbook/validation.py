@@ -1,7 +1,7 @@
 """Checks on the data a user hands to lrbook, made once at the boundary.
 
 Jitted code inside the package trusts its inputs; every public entry point
-that takes user data calls :func:`check_data` first, so a mistake is reported
+that takes user data calls `check_data` first, so a mistake is reported
 in words that name the problem, echo the offending value and suggest the fix.
 """
 
@@ -59,7 +59,7 @@ def _as_numeric_array(values: Any, name: str) -> np.ndarray:
 def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
     """Validate a feature matrix and return it with its column names.
 
-    Used, through :func:`lrbook.fit`, from chapter 3 on.
+    Used, through `lrbook.fit`, from chapter 3 on.
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
 def check_labels(y: Any) -> np.ndarray:
     """Validate binary labels.
 
-    Used, through :func:`lrbook.fit`, from chapter 3 on.
+    Used, through `lrbook.fit`, from chapter 3 on.
 
     Parameters
     ----------
@@ -192,7 +192,7 @@ def check_data(
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray | None]:
     """Validate features and labels together.
 
-    Used, through :func:`lrbook.fit`, from chapter 3 on.
+    Used, through `lrbook.fit`, from chapter 3 on.
 
     Parameters
     ----------
@@ -211,7 +211,7 @@ def check_data(
     Raises
     ------
     TypeError, ValueError
-        As in :func:`check_features` and :func:`check_labels`, and when the
+        As in `check_features` and `check_labels`, and when the
         lengths of ``X``, ``y`` and ``sample_weight`` differ.
 
     Examples

@@ -46,7 +46,7 @@ def _describe_devices() -> str:
 def versions() -> dict[str, str]:
     """Versions of Python, the book's libraries, the platform and the device.
 
-    Used, through :func:`session_info`, at the end of chapters 1 to 9.
+    Used, through `session_info`, at the end of chapters 1 to 9.
 
     Package versions come from the installed distributions' metadata
     (``importlib.metadata``), so nothing beyond JAX is imported. The device
