@@ -15,7 +15,7 @@ $d_1$ and $d_2$ for any link (so the Hessian is exact, not the
 expected information), and the products with $X$ are accumulated over
 blocks of rows, so no weighted copy of $X$ is ever formed.
 
-Used by `lrbook.fit`, `lrbook.bootstrap.bootstrap` and the
+Used by `lrbook.fit`, `lrbook.parallel.fit_sharded` and the
 chapters on Newton's method (5) and inference (7).
 """
 
@@ -197,7 +197,7 @@ def newton_glm(
 ) -> FitResult:
     """Newton's method for a binary GLM, two passes over ``X`` per iteration.
 
-    Used in chapters 5, 7 (through the bootstrap) and 9.
+    Used in chapters 5, 7 and 9 (through `lrbook.fit` and `fit_sharded`).
 
     One iteration reads ``X`` twice: once in the blocked accumulation of the
     gradient $\\tilde X^\\top d_1$ and Hessian

@@ -136,10 +136,13 @@ def covariance(
 
     Warnings
     --------
-    With ``penalty > 0`` the estimator is biased towards zero, so intervals
-    built from these standard errors are centred on the wrong value and do
-    not have their nominal coverage; read them as a measure of the penalised
-    fit's variability only.
+    With ``penalty > 0`` this matrix is not the covariance of the penalised
+    estimate. That is the sandwich $H_\\lambda^{-1} V H_\\lambda^{-1}$, with
+    $V$ the variance of the unpenalised score, which is smaller than
+    $H_\\lambda^{-1}$; and the estimate is biased towards zero, so intervals
+    built from either are centred on the wrong value and do not have their
+    nominal coverage. Use the bootstrap (`lrbook.bootstrap.bootstrap`) to
+    see the penalised estimate's spread.
 
     Examples
     --------
@@ -231,10 +234,15 @@ def log_likelihood(
     >>> round(log_likelihood(init_params(1), X, y), 4)
     -1.3863
     """
+    return -float(_summed_loss(params, X, y, link, sample_weight))
+
+
+@functools.partial(jax.jit, static_argnames=("link",))
+def _summed_loss(params, X, y, link, sample_weight):
     losses = _pointwise(linear_predictor(params, X), y, link)
     if sample_weight is not None:
         losses = losses * sample_weight
-    return -float(jnp.sum(losses))
+    return jnp.sum(losses)
 
 
 def null_log_likelihood(y, sample_weight=None) -> float:
