@@ -1,5 +1,10 @@
 """lrbook: the companion package of *Logistic regression with JAX and Flax*.
 
+The names below cover fitting, inference and the book's data. The Flax
+models (`lrbook.models`), plots (`lrbook.plots`), the bootstrap
+(`lrbook.bootstrap`) and sharding (`lrbook.parallel`) are imported from their
+modules, which keeps `import lrbook` light.
+
 The package never changes JAX's global configuration; call
 ``jax.config.update("jax_enable_x64", True)`` yourself for float64.
 """
@@ -23,6 +28,7 @@ from lrbook.losses import (
     negative_log_likelihood,
     predict_proba,
 )
+from lrbook.margins import average_marginal_effects, marginal_effects
 from lrbook.optim import (
     ConvergenceWarning,
     FitResult,
@@ -45,6 +51,7 @@ __all__ = [
     "Link",
     "SeparationError",
     "__version__",
+    "average_marginal_effects",
     "coefficient_table",
     "covariance",
     "fit",
@@ -56,6 +63,7 @@ __all__ = [
     "linear_predictor",
     "load",
     "log_likelihood",
+    "marginal_effects",
     "naive_negative_log_likelihood",
     "negative_log_likelihood",
     "newton",
