@@ -25,9 +25,7 @@ with status 1 if a chapter fails.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
-import io
 import json
 import sys
 import time
@@ -40,6 +38,7 @@ from nbclient.exceptions import (
     CellTimeoutError,
     DeadKernelError,
 )
+from report import render  # benchmarks/report.py, beside this script
 
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 CHAPTER_TARGET_S = 15.0
@@ -138,28 +137,6 @@ def run_notebook(path: Path, timeout: int) -> dict:
         "xla_compile_s": xla_compile,
         "kernel_python": python,
     }
-
-
-def render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join([":---"] + ["---:"] * (len(headers) - 1)) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(cell) for cell in column)
-              for column in zip(headers, *rows, strict=True)]
-    lines = [
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                  for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
-        for line in [headers, *rows]
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _number(value: float | None, digits: int) -> str:

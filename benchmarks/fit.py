@@ -48,10 +48,8 @@ more than ``--tolerance``.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import gc
-import io
 import json
 import os
 import platform
@@ -70,6 +68,7 @@ import numpy as np
 import sklearn
 import statsmodels
 import statsmodels.api as sm
+from report import render  # benchmarks/report.py, beside this script
 from sklearn.linear_model import LogisticRegression
 
 import lrbook
@@ -338,28 +337,6 @@ def run_memory_probe(name: str, size: str) -> dict:
 
 def _seconds(value: float) -> str:
     return f"{value:.4g}"
-
-
-def render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join([":---"] + ["---:"] * (len(headers) - 1)) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(str(cell)) for cell in column)
-              for column in zip(headers, *rows, strict=True)]
-    lines = [
-        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                  for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
-        for line in [headers, *rows]
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def csv_rows(results: list[SizeResult], tolerance: float) -> list[list[str]]:

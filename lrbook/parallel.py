@@ -20,7 +20,6 @@ Used in chapter 9 (scaling out).
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
 from collections import Counter
@@ -33,10 +32,9 @@ import numpy as np
 import optax
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from lrbook.glm import newton_glm
-from lrbook.links import LINKS
-from lrbook.losses import negative_log_likelihood
-from lrbook.optim import ConvergenceWarning, FitResult, lbfgs, optax_minimize
+from lrbook.links import LINKS, get_link
+from lrbook.optim import ConvergenceWarning, FitResult
+from lrbook.regression import _run, _start
 from lrbook.validation import check_data
 
 __all__ = [
@@ -254,16 +252,6 @@ def pad_rows(*arrays, multiple: int) -> tuple:
     return (*padded, weight)
 
 
-@functools.partial(jax.jit, static_argnames=("link",))
-def _loss(params, X, y, sample_weight, penalty, link):
-    return negative_log_likelihood(params, X, y, link, penalty, sample_weight)
-
-
-# One loss per link, defined once, so that the compiled loops in lrbook.optim
-# (cached on the loss function) are reused from fit to fit.
-_LOSSES = {name: functools.partial(_loss, link=name) for name in LINKS}
-
-
 def fit_sharded(
     X,
     y,
@@ -352,7 +340,6 @@ def fit_sharded(
     X_np, y_np, _, w_np = check_data(X, y, sample_weight)
 
     dtype = jnp.result_type(float)
-    double = dtype == jnp.float64
     n_devices = mesh.devices.size
     if X_np.shape[0] % n_devices:
         X_np, y_np, w_np, pad_weight = pad_rows(X_np, y_np, w_np, multiple=n_devices)
@@ -363,38 +350,23 @@ def fit_sharded(
         y_np.astype(dtype),
         None if w_np is None else w_np.astype(dtype),
     )
-    params = {"bias": jnp.zeros((), dtype), "weights": jnp.zeros(X_np.shape[1], dtype)}
-    if link == "identity":
-        # The identity link's likelihood is undefined at p = 0; start at the
-        # share of ones, as lrbook.fit does.
-        params["bias"] = jnp.asarray(np.average(y_np, weights=w_np), dtype)
-
-    if method == "newton":
-        max_iter = max_iter or 50
-        tol = tol or (1e-10 if double else 1e-5)
-        result = newton_glm(
-            X_s, y_s, params, link=link, penalty=float(penalty), sample_weight=w_s,
-            max_iter=max_iter, tol=tol, chunk_rows=X_s.shape[0],
-        )
-        n_iter = int(result.n_iter)
-        result = result._replace(loss_history=result.loss_history[: n_iter + 1])
-        if not bool(result.converged):
-            warnings.warn(
-                f"fit_sharded(method='newton') stopped at max_iter={max_iter} "
-                f"before the step fell below tol={tol:g}. Raise max_iter, or "
-                "look for separation or collinear columns.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return result
-
-    data = (X_s, y_s, w_s, float(penalty))
-    if method == "lbfgs":
-        return lbfgs(_LOSSES[link], params, data, max_iter=max_iter or 200, tol=tol)
-    tol = tol or (1e-8 if double else 1e-5)
-    return optax_minimize(
-        _LOSSES[link], params, data, method, max_iter=max_iter or 1_000, tol=tol
+    params = _start(get_link(link), y_s, X_np.shape[1], dtype, w_s)
+    # One block of rows per device: blocks at run-time offsets would make XLA
+    # gather all of X onto every device for the Hessian.
+    result = _run(
+        method, get_link(link), X_s, y_s, w_s, float(penalty), params,
+        max_iter, tol, None, chunk_rows=X_s.shape[0],
     )
+    if not bool(result.converged):
+        name = method if isinstance(method, str) else "optax"
+        warnings.warn(
+            f"fit_sharded(method={name!r}) stopped at its iteration limit "
+            f"(max_iter={int(result.n_iter)}) before converging. Raise "
+            "max_iter, or look for separation or collinear columns.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
 
 
 def collective_ops(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, int]:

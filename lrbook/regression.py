@@ -25,7 +25,7 @@ from lrbook.diagnostics import (
     find_separation,
     separation_message,
 )
-from lrbook.glm import gradient_and_hessian, newton_glm
+from lrbook.glm import CHUNK_ROWS, gradient_and_hessian, newton_glm
 from lrbook.inference import (
     coefficient_table,
     log_likelihood,
@@ -242,23 +242,32 @@ _FIRST_ORDER = {
 }
 
 
-def _start(link: Link, y, p: int, dtype) -> dict:
+def _start(link: Link, y, p: int, dtype, sample_weight=None) -> dict:
     weights = jnp.zeros(p, dtype)
     if link.name == "identity":
         # The identity link's likelihood is undefined at p = 0, where a zero
         # start would put every observation; start at the share of ones.
-        return {"bias": jnp.mean(y).astype(dtype), "weights": weights}
+        share = jnp.average(y, weights=sample_weight)
+        return {"bias": share.astype(dtype), "weights": weights}
     return {"bias": jnp.zeros((), dtype), "weights": weights}
 
 
-def _run(method, link, X, y, w, penalty, params, max_iter, tol, learning_rate):
+def _run(
+    method, link, X, y, w, penalty, params, max_iter, tol, learning_rate,
+    chunk_rows=CHUNK_ROWS,
+):
+    """Dispatch to a fitter; also used by `lrbook.parallel.fit_sharded`.
+
+    ``method`` is a name from `METHODS` or any optax transformation. The
+    caller reports non-convergence.
+    """
     double = X.dtype == jnp.float64
-    if method == "newton":
+    if isinstance(method, str) and method == "newton":
         max_iter = max_iter or 50
         tol = tol or (1e-10 if double else 1e-5)
         result = newton_glm(
             X, y, params, link=link.name, penalty=penalty, sample_weight=w,
-            max_iter=max_iter, tol=tol,
+            max_iter=max_iter, tol=tol, chunk_rows=chunk_rows,
         )
         n_iter = int(result.n_iter)
         return result._replace(loss_history=result.loss_history[: n_iter + 1])
@@ -268,12 +277,17 @@ def _run(method, link, X, y, w, penalty, params, max_iter, tol, learning_rate):
     with warnings.catch_warnings():
         # fit() reports non-convergence itself, with the method's name.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        if method == "lbfgs":
+        if isinstance(method, str) and method == "lbfgs":
             return lbfgs(loss, params, data, max_iter=max_iter or 200, tol=tol)
         tol = tol or (1e-8 if double else 1e-5)
+        if isinstance(method, str):
+            optimizer = _FIRST_ORDER[method]
+            hyperparams = {"learning_rate": learning_rate or 0.1}
+        else:
+            optimizer, hyperparams = method, None
         return optax_minimize(
-            loss, params, data, _FIRST_ORDER[method], max_iter=max_iter or 10_000,
-            tol=tol, hyperparams={"learning_rate": learning_rate or 0.1},
+            loss, params, data, optimizer, max_iter=max_iter or 10_000,
+            tol=tol, hyperparams=hyperparams,
         )
 
 
@@ -361,7 +375,7 @@ def fit(
     X_jax = jax.device_put(X_np.astype(dtype, copy=False))
     y_jax = jnp.asarray(y_np, dtype=dtype)
     w_jax = None if w_np is None else jnp.asarray(w_np, dtype=dtype)
-    params = _start(link, y_jax, X_np.shape[1], dtype)
+    params = _start(link, y_jax, X_np.shape[1], dtype, w_jax)
 
     result: FitResult = _run(
         method, link, X_jax, y_jax, w_jax, float(penalty), params,
@@ -397,7 +411,7 @@ def fit(
     if not np.isfinite(hess).all():
         # A singular Hessian makes Newton's step NaN, so the final Hessian is
         # useless; the one at the start shows the same linear dependence.
-        start = _start(link, y_jax, X_np.shape[1], dtype)
+        start = _start(link, y_jax, X_np.shape[1], dtype, w_jax)
         _, at_start = gradient_and_hessian(
             start, X_jax, y_jax, link, float(penalty), w_jax
         )
