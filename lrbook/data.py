@@ -48,6 +48,18 @@ DATASETS = {
 """The real data sets `load` knows, with their outcome column."""
 
 
+def _aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float64 array whose data start on a 64-byte boundary.
+
+    XLA on the CPU can use such an array in place, so `lrbook.fit` does not
+    copy a large simulated X on its way into JAX.
+    """
+    nbytes = int(np.prod(shape)) * 8
+    buffer = np.empty(nbytes + 64, dtype=np.uint8)
+    offset = -buffer.ctypes.data % 64
+    return buffer[offset : offset + nbytes].view(np.float64).reshape(shape)
+
+
 def _check_count(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
@@ -117,7 +129,8 @@ def simulate(
         raise ValueError(f"unknown link {link!r}; the valid names are {sorted(LINKS)}.")
 
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, weights.size))
+    # Filling an aligned array draws the same numbers as size=(n, p) would.
+    X = rng.standard_normal(out=_aligned_empty((n, weights.size)))
     probability = _INVERSE_LINKS[link](bias + X @ weights)
     if link == "identity" and (probability.min() < 0 or probability.max() > 1):
         raise ValueError(

@@ -112,8 +112,10 @@ def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
                          "feature.")
 
     array = array.astype(np.float64, copy=False)
-    finite = np.isfinite(array)
-    if not finite.all():
+    # min and max propagate NaN and show infinities without allocating a
+    # mask the size of X; the mask is built only to report the positions.
+    if not (np.isfinite(array.min()) and np.isfinite(array.max())):
+        finite = np.isfinite(array)
         raise ValueError(
             f"X must be finite; found NaN or infinite {_describe_positions(~finite)}"
             " (row, column). Drop or impute those rows first."
