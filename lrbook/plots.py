@@ -380,8 +380,9 @@ def plot_probability_surface(
     Examples
     --------
     >>> import numpy as np
+    >>> from scipy.special import expit
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
-    >>> p = plot_probability_surface(lambda Z: 1 / (1 + np.exp(-Z.sum(1) + 1)),
+    >>> p = plot_probability_surface(lambda Z: expit(Z.sum(1) - 1),
     ...                              X, [0, 1, 0], grid_size=20)
     >>> len(p.layers)
     3
