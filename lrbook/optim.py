@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import optax.tree_utils as otu
 from jax.flatten_util import ravel_pytree
@@ -30,6 +31,7 @@ __all__ = [
     "ConvergenceWarning",
     "FitResult",
     "gradient_descent",
+    "iterations_to_reach",
     "lbfgs",
     "newton",
     "optax_minimize",
@@ -553,3 +555,41 @@ def _finish_newton(result: FitResult, tol: float, max_iter: int) -> FitResult:
             stacklevel=3,
         )
     return result
+
+
+def iterations_to_reach(
+    loss_history, minimum: float, tolerance: float
+) -> int | None:
+    """The first iteration whose loss is within ``tolerance`` of ``minimum``.
+
+    Used in chapters 3, 4 and 5 to compare how fast optimisers converge.
+
+    Parameters
+    ----------
+    loss_history : array-like, shape (n_iter + 1,)
+        Losses at the start and after each iteration, as in
+        `FitResult.loss_history`; NaN padding never counts as reached.
+    minimum : float
+        The smallest attainable loss (for example from a Newton fit).
+    tolerance : float
+        How close counts as reached; must be positive.
+
+    Returns
+    -------
+    int or None
+        The index $k$ of the first loss with $J_k - J^* < \\text{tolerance}$,
+        so the number of iterations it took, or None if none is that close.
+
+    Examples
+    --------
+    >>> iterations_to_reach([1.0, 0.5, 0.26, 0.2501], minimum=0.25,
+    ...                     tolerance=0.02)
+    2
+    >>> iterations_to_reach([1.0, 0.5], minimum=0.25, tolerance=0.02) is None
+    True
+    """
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be positive; got {tolerance!r}.")
+    gaps = np.asarray(loss_history, dtype=np.float64) - minimum
+    close = np.flatnonzero(gaps < tolerance)
+    return int(close[0]) if close.size else None

@@ -9,6 +9,7 @@ from lrbook.optim import (
     ConvergenceWarning,
     FitResult,
     gradient_descent,
+    iterations_to_reach,
     lbfgs,
     newton,
     optax_minimize,
@@ -141,3 +142,12 @@ def test_fit_result_is_a_pytree():
     assert isinstance(result, FitResult)
     leaves = jax.tree.leaves(result)
     assert len(leaves) == 5  # params, history, n_iter, converged, grad_norm
+
+
+def test_iterations_to_reach_finds_the_first_close_loss():
+    history = np.asarray([0.9, 0.6, 0.51, 0.505, 0.5001, np.nan])
+    assert iterations_to_reach(history, 0.5, 0.02) == 2
+    assert iterations_to_reach(history, 0.5, 1e-3) == 4
+    assert iterations_to_reach(history, 0.5, 1e-6) is None
+    with pytest.raises(ValueError, match="tolerance must be positive"):
+        iterations_to_reach(history, 0.5, 0.0)
