@@ -69,6 +69,13 @@ class BinaryRegressionResult:
         Of the summed penalised negative log-likelihood at ``params``,
         intercept first.
 
+    Notes
+    -----
+    Like statsmodels' results, the result keeps the data it was fitted on:
+    the log-likelihood and pseudo $R^2$ are computed from them when first
+    asked for. An aligned float64 ``X`` is shared, not copied, so change it
+    in place only after reading those.
+
     Examples
     --------
     >>> from lrbook.data import simulate
