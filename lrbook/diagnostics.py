@@ -48,9 +48,7 @@ def _column_labels(feature_names: list[str]) -> list[str]:
     return ["const", *feature_names]
 
 
-def find_separation(
-    X: np.ndarray, y: np.ndarray, feature_names: list[str] | None = None
-) -> np.ndarray | None:
+def find_separation(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     """Look for a direction that separates the outcome, by linear programming.
 
     Used, through `lrbook.fit`, in chapter 7.
@@ -67,8 +65,6 @@ def find_separation(
     X : numpy.ndarray, shape (n, p)
     y : numpy.ndarray, shape (n,)
         Labels in {0, 1}.
-    feature_names : list of str, optional
-        Unused here; accepted so callers can pass their names alongside.
 
     Returns
     -------
@@ -85,7 +81,6 @@ def find_separation(
     """
     from scipy.optimize import linprog
 
-    del feature_names
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     design = np.column_stack([np.ones(len(y)), X])

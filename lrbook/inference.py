@@ -160,11 +160,16 @@ def covariance(
         params, X, y, link, penalty, sample_weight,
         expected=information == "expected",
     )
-    matrix = np.asarray(matrix, dtype=np.float64)
+    return _inverse(matrix)
+
+
+def _inverse(matrix) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix, in float64."""
     # Solving against the identity through a Cholesky factor is more accurate
     # than a general inverse and fails loudly if H is not positive definite.
     from scipy.linalg import cho_factor, cho_solve
 
+    matrix = np.asarray(matrix, dtype=np.float64)
     return cho_solve(cho_factor(matrix), np.eye(matrix.shape[0]))
 
 

@@ -27,6 +27,7 @@ from lrbook.diagnostics import (
 )
 from lrbook.glm import CHUNK_ROWS, gradient_and_hessian, newton_glm
 from lrbook.inference import (
+    _inverse,
     coefficient_table,
     log_likelihood,
     null_log_likelihood,
@@ -116,12 +117,8 @@ class BinaryRegressionResult:
     @cached_property
     def covariance(self) -> pd.DataFrame:
         """The inverse of `hessian`, labelled."""
-        from scipy.linalg import cho_factor, cho_solve
-
-        matrix = np.asarray(self.hessian, dtype=np.float64)
-        inverse = cho_solve(cho_factor(matrix), np.eye(matrix.shape[0]))
         labels = self.coef.index
-        return pd.DataFrame(inverse, index=labels, columns=labels)
+        return pd.DataFrame(_inverse(self.hessian), index=labels, columns=labels)
 
     @cached_property
     def standard_errors(self) -> pd.Series:
