@@ -31,8 +31,11 @@ statsmodels needs the intercept as a column: ``design = add_constant(X)``, a
 copy of X, is built once per size outside every timed region.
 
 The memory-bandwidth bound of a size is the time to read X twice per Newton
-iteration (see ``lrbook.glm.newton_glm``) for as many iterations as
-statsmodels' Newton takes, at the best read bandwidth measured in this run.
+iteration (a pass for the gradient and Hessian, one for the step, as the
+benchmark's issue defines it) for as many iterations as statsmodels' Newton
+takes, at the best read bandwidth measured in this run. lrbook's Newton
+reads X once per iteration (``lrbook.glm.newton_glm``), so its own floor is
+half this bound.
 
 Peak memory is measured in a fresh subprocess per contender (XLA allocates
 outside Python, so tracemalloc cannot see it): on Linux the process's peak
@@ -86,8 +89,9 @@ BIAS = 0.3
 REFERENCE = "statsmodels-logit"
 SKLEARN_TOL = 1e-10
 SKLEARN_MAX_ITER = 1000
-# Newton reads X twice per iteration: the blocked gradient-and-Hessian pass
-# and the product X @ delta (lrbook.glm.newton_glm's docstring).
+# The bound's definition: a textbook Newton iteration reads X twice, for the
+# gradient and Hessian and for the step X @ delta. (lrbook.glm.newton_glm
+# fuses the two into one read; see its docstring.)
 PASSES_PER_NEWTON_ITERATION = 2
 
 

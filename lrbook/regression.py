@@ -25,7 +25,11 @@ from lrbook.diagnostics import (
     find_separation,
     separation_message,
 )
-from lrbook.glm import CHUNK_ROWS, gradient_and_hessian, newton_glm
+from lrbook.glm import (
+    gradient_and_hessian,
+    newton_glm,
+    value_and_gradient,
+)
 from lrbook.inference import (
     _inverse,
     coefficient_table,
@@ -34,7 +38,7 @@ from lrbook.inference import (
     pseudo_r2,
 )
 from lrbook.links import LINKS, Link, get_link
-from lrbook.losses import linear_predictor, negative_log_likelihood
+from lrbook.losses import linear_predictor
 from lrbook.optim import ConvergenceWarning, FitResult, lbfgs, optax_minimize
 from lrbook.validation import check_data, check_features
 
@@ -216,14 +220,35 @@ def _check_options(link, method, penalty, max_iter, tol, learning_rate):
     return link
 
 
-@functools.partial(jax.jit, static_argnames=("link",))
-def _glm_loss(params, X, y, sample_weight, penalty, link):
-    return negative_log_likelihood(params, X, y, link, penalty, sample_weight)
+@functools.cache
+def _glm_loss(link: str, chunk_rows: int | None = None):
+    """The mean penalised loss ``loss(params, X, y, sample_weight, penalty)``.
 
+    Its value is `lrbook.losses.negative_log_likelihood`; its derivative comes
+    from `lrbook.glm.value_and_gradient`, which reads X once for both rather
+    than twice as autodiff would. One function per (link, block size), so
+    that the compiled loops in lrbook.optim, which key their cache on it,
+    are reused across fits.
+    """
 
-# One loss and one optimizer object per configuration, so that the compiled
-# loops in lrbook.optim (which key their cache on them) are reused across fits.
-_LOSSES = {name: functools.partial(_glm_loss, link=name) for name in LINKS}
+    @jax.custom_vjp
+    def loss(params, X, y, sample_weight, penalty):
+        return value_and_gradient(
+            params, X, y, link, penalty, sample_weight, chunk_rows
+        )[0]
+
+    def forward(params, X, y, sample_weight, penalty):
+        value, grad = value_and_gradient(
+            params, X, y, link, penalty, sample_weight, chunk_rows
+        )
+        return value, grad
+
+    def backward(grad, cotangent):
+        # Only the parameters are differentiated; the data get no cotangent.
+        return jax.tree.map(lambda g: cotangent * g, grad), None, None, None, None
+
+    loss.defvjp(forward, backward)
+    return loss
 
 
 def _probability_range(params, X: np.ndarray, link: Link) -> tuple[float, float]:
@@ -258,7 +283,7 @@ def _start(link: Link, y, p: int, dtype, sample_weight=None) -> dict:
 
 def _run(
     method, link, X, y, w, penalty, params, max_iter, tol, learning_rate,
-    chunk_rows=CHUNK_ROWS,
+    chunk_rows=None,
 ):
     """Dispatch to a fitter; also used by `lrbook.parallel.fit_sharded`.
 
@@ -276,7 +301,7 @@ def _run(
         n_iter = int(result.n_iter)
         return result._replace(loss_history=result.loss_history[: n_iter + 1])
 
-    loss = _LOSSES[link.name]
+    loss = _glm_loss(link.name, chunk_rows)
     data = (X, y, w, penalty)
     with warnings.catch_warnings():
         # fit() reports non-convergence itself, with the method's name.

@@ -57,3 +57,12 @@ def test_complex_features_are_rejected():
 def test_all_zero_weights_are_rejected():
     with pytest.raises(ValueError, match="sample_weight sums to zero"):
         check_data(np.ones((2, 1)), [0, 1], sample_weight=[0, 0])
+
+
+def test_huge_finite_features_are_accepted_and_nan_is_found():
+    # Their sum overflows to inf; validation must not mistake that for inf.
+    X = np.asarray([[1e308], [1e308], [-1.0]])
+    checked, _ = check_features(X)
+    assert checked.shape == (3, 1)
+    with pytest.raises(ValueError, match=r"X must be finite.*\(1, 0\)"):
+        check_features(np.asarray([[1e308], [np.nan], [1e308]]))
