@@ -48,7 +48,7 @@ SINGLE_BLOCK_ENTRIES = 2**19
 # Newton decrement exceeds SAMPLE_WHILE times the summed loss.
 SAMPLE_EVERY = 16
 MIN_SAMPLED_BLOCKS = 8
-SAMPLE_WHILE = 2e-3
+SAMPLE_WHILE = 1e-5
 
 
 def _row_terms(eta, y, link, expected=False, second=True):
@@ -383,10 +383,11 @@ def newton_glm(
 
     On data of at least ``16 * 8`` blocks, the first steps take the Hessian
     from every 16th block alone (a sixteenth of its cost, an extra read of a
-    sixteenth of ``X``) while half the Newton decrement
-    $\\nabla^\\top H^{-1} \\nabla$ exceeds 0.1% of the summed loss: far
-    from the optimum a Hessian within a few percent moves the parameters
-    almost as far. The gradient is always exact, and the last steps use the
+    sixteenth of ``X``) while the Newton decrement
+    $\\nabla^\\top H^{-1} \\nabla$ (twice the fall in the loss that the
+    step predicts) exceeds $10^{-5}$ times the summed loss: far from the
+    optimum a Hessian within a few percent moves the parameters almost as
+    far. The gradient is always exact, and the last steps use the
     exact Hessian, so the answer and its Hessian are those of plain Newton.
     The loop stops when the next step would move no parameter by more than
     ``tol``; that last step is taken without another pass, so ``hessian``

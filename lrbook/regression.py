@@ -260,8 +260,8 @@ def _probability_range(params, X: np.ndarray, link: Link) -> tuple[float, float]
     """
     weights = np.asarray(params["weights"], dtype=np.float64)
     eta = X @ weights + float(params["bias"])
-    ends = link.inverse(jnp.asarray([eta.min(), eta.max()]))
-    return float(ends[0]), float(ends[1])
+    low, high = np.asarray(link.inverse(np.asarray([eta.min(), eta.max()])))
+    return float(low), float(high)
 
 
 # Learning rates are injected (traced), so a new rate reuses the compiled loop.
@@ -272,13 +272,16 @@ _FIRST_ORDER = {
 
 
 def _start(link: Link, y, p: int, dtype, sample_weight=None) -> dict:
-    weights = jnp.zeros(p, dtype)
+    # Built in NumPy and transferred: jnp.zeros would compile a program for
+    # each new number of features, a noticeable share of a small first fit.
+    dtype = np.dtype(dtype)
+    bias = np.zeros((), dtype)
     if link.name == "identity":
         # The identity link's likelihood is undefined at p = 0, where a zero
         # start would put every observation; start at the share of ones.
-        share = jnp.average(y, weights=sample_weight)
-        return {"bias": share.astype(dtype), "weights": weights}
-    return {"bias": jnp.zeros((), dtype), "weights": weights}
+        weights = None if sample_weight is None else np.asarray(sample_weight)
+        bias = np.asarray(np.average(np.asarray(y), weights=weights), dtype)
+    return jax.device_put({"bias": bias, "weights": np.zeros(p, dtype)})
 
 
 def _run(
@@ -299,7 +302,9 @@ def _run(
             max_iter=max_iter, tol=tol, chunk_rows=chunk_rows,
         )
         n_iter = int(result.n_iter)
-        return result._replace(loss_history=result.loss_history[: n_iter + 1])
+        # Sliced in NumPy: slicing the JAX array compiles per length.
+        history = np.asarray(result.loss_history)[: n_iter + 1]
+        return result._replace(loss_history=history)
 
     loss = _glm_loss(link.name, chunk_rows)
     data = (X, y, w, penalty)
@@ -402,8 +407,8 @@ def fit(
     # device_put shares X's memory when it is already aligned float64 (no
     # copy of a large X); otherwise it copies once, converting the dtype.
     X_jax = jax.device_put(X_np.astype(dtype, copy=False))
-    y_jax = jnp.asarray(y_np, dtype=dtype)
-    w_jax = None if w_np is None else jnp.asarray(w_np, dtype=dtype)
+    y_jax = jax.device_put(y_np.astype(dtype, copy=False))
+    w_jax = None if w_np is None else jax.device_put(w_np.astype(dtype, copy=False))
     params = _start(link, y_jax, X_np.shape[1], dtype, w_jax)
 
     result: FitResult = _run(
@@ -470,7 +475,7 @@ def fit(
         feature_names=names,
         n_iter=int(result.n_iter),
         converged=converged,
-        loss_history=np.asarray(result.loss_history[: int(result.n_iter) + 1]),
+        loss_history=np.asarray(result.loss_history)[: int(result.n_iter) + 1],
         hessian=hess,
         _X=X_jax,
         _y=y_jax,
