@@ -64,22 +64,12 @@ def _row_terms(eta, y, link, expected=False, second=True):
         loss = jnp.maximum(eta, 0) + jnp.log1p(e) - y * eta
         return loss, p - y, e * inverse**2 if second else None
     loss = pointwise_negative_log_likelihood(eta, y, link)
-    if second:
-        d1, d2 = _derivatives(eta, y, link, expected)
-    else:
-        d1, d2 = _first_derivative(eta, y, link), None
-    return loss, d1, d2
+    return loss, *_derivatives(eta, y, link, expected, second)
 
 
-def _first_derivative(eta, y, link):
-    def loss(eta_i, y_i):
-        return pointwise_negative_log_likelihood(eta_i, y_i, link)
-
-    return jax.vmap(jax.grad(loss))(eta, y)
-
-
-def _derivatives(eta, y, link, expected=False):
-    r"""First and second derivatives of each observation's loss in eta.
+def _derivatives(eta, y, link, expected=False, second=True):
+    r"""First and second (None unless ``second``) derivatives of each
+    observation's loss in eta.
 
     With ``expected=True`` the second derivative is replaced by its
     expectation over y, $(d\mu/d\eta)^2 / (\mu (1 - \mu))$: the
@@ -91,6 +81,8 @@ def _derivatives(eta, y, link, expected=False):
         return pointwise_negative_log_likelihood(eta_i, y_i, link)
 
     d1 = jax.vmap(jax.grad(loss))(eta, y)
+    if not second:
+        return d1, None
     if expected:
         # slope^2 / (mu (1 - mu)) overflows or divides 0 by 0 in the tails.
         # Written with d log(mu) / d eta where mu < 1/2 and with
