@@ -159,3 +159,19 @@ def test_a_singular_sampled_hessian_falls_back_to_the_exact_one(x64, rng):
     np.testing.assert_allclose(
         result.params["weights"], exact.params["weights"], rtol=1e-10
     )
+
+
+def test_zero_weights_on_every_sampled_block_fall_back_to_the_exact_hessian(x64):
+    X, y = simulate(n=4_000, weights=(1.0, -0.5), seed=5)
+    X, y = jnp.asarray(X), jnp.asarray(y, jnp.float64)
+    # Blocks of 16 rows; the sampled ones are blocks 0, 16, 32, ...
+    block = np.arange(X.shape[0]) // 16
+    weights = jnp.asarray(np.where(block % SAMPLE_EVERY == 0, 0.0, 1.0))
+    start = init_params(2, jnp.float64)
+
+    result = newton_glm(X, y, start, sample_weight=weights, chunk_rows=16)
+    exact = newton_glm(X, y, start, sample_weight=weights, chunk_rows=X.shape[0])
+    assert bool(result.converged)
+    np.testing.assert_allclose(
+        result.params["weights"], exact.params["weights"], rtol=1e-10
+    )
