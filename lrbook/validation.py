@@ -115,7 +115,9 @@ def check_features(X: Any) -> tuple[np.ndarray, list[str]]:
     # A finite sum proves every entry finite in one read of X, without a
     # mask the size of X. A sum can also overflow, so min and max decide when
     # it is not finite; the mask is built only to report the positions.
-    if not np.isfinite(array.sum()) and not (
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = array.sum()
+    if not np.isfinite(total) and not (
         np.isfinite(array.min()) and np.isfinite(array.max())
     ):
         finite = np.isfinite(array)
