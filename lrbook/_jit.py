@@ -61,12 +61,6 @@ class _LazyJit:
         """As ``jax.jit(fun).lower``."""
         return self._jitted.lower(*args, **kwargs)
 
-    def __hash__(self) -> int:
-        return hash(self._fun)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _LazyJit) and other._fun is self._fun
-
 
 def jit(fun: Callable | None = None, **jit_kwargs):
     """``jax.jit(fun, **jit_kwargs)`` with `compiler_options`.

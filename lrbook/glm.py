@@ -110,7 +110,6 @@ class _Sums(NamedTuple):
     d2: jax.Array | None  # sum of w_i d2_i
     column_sums: jax.Array | None  # (p,): X^T (w d2)
     gram: jax.Array | None  # (p, p): X^T diag(w d2) X
-    sampled: jax.Array | None  # sum of w_i over the rows in the Hessian sums
 
 
 def _block_rows(shape: tuple[int, int], chunk_rows: int | None) -> int:
@@ -159,7 +158,7 @@ def _pass(params, X, y, sample_weight, link, chunk_rows, expected=False,
         if not second:
             return _Sums(
                 sums.loss + loss, sums.d1 + jnp.sum(d1),
-                sums.gradient + d1 @ X_b, None, None, None, None,
+                sums.gradient + d1 @ X_b, None, None, None,
             )
 
         d2 = w * d2
@@ -173,28 +172,27 @@ def _pass(params, X, y, sample_weight, link, chunk_rows, expected=False,
             sums.d2 + jnp.sum(d2),
             sums.column_sums + products[1],
             sums.gram + (X_b * d2[:, None]).T @ X_b,
-            sums.sampled + jnp.sum(w),
         )
 
     zero, zeros = jnp.zeros((), dtype), jnp.zeros(p, dtype)
-    init = _Sums(zero, zero, zeros, None, None, None, None)
+    init = _Sums(zero, zero, zeros, None, None, None)
     if second:
-        init = init._replace(
-            d2=zero, column_sums=zeros, gram=jnp.zeros((p, p), dtype), sampled=zero
-        )
+        init = init._replace(d2=zero, column_sums=zeros, gram=jnp.zeros((p, p), dtype))
     return jax.lax.fori_loop(0, n_blocks, block, init)
 
 
 def _sampled_hessian(params, X, y, sample_weight, link, chunk_rows, every):
-    """The Hessian sums of `_pass` from every ``every``-th block alone.
+    """The Hessian sums of `_pass` estimated from every ``every``-th block.
 
-    Reads ``1 / every`` of ``X``; the loss and gradient sums are left zero.
+    Reads ``1 / every`` of ``X``, and scales the sums by the total weight over
+    the weight of the blocks read; the loss and gradient sums are left zero.
     """
     n, p = X.shape
     rows = _block_rows(X.shape, chunk_rows)
     dtype = X.dtype
 
-    def block(j, sums):
+    def block(j, carry):
+        sums, weight = carry
         start = j * every * rows
         X_b = jax.lax.dynamic_slice_in_dim(X, start, rows)
         y_b = jax.lax.dynamic_slice_in_dim(y, start, rows)
@@ -209,13 +207,20 @@ def _sampled_hessian(params, X, y, sample_weight, link, chunk_rows, every):
             d2=sums.d2 + jnp.sum(d2),
             column_sums=sums.column_sums + d2 @ X_b,
             gram=sums.gram + (X_b * d2[:, None]).T @ X_b,
-            sampled=sums.sampled + jnp.sum(w),
-        )
+        ), weight + jnp.sum(w)
 
     zero, zeros = jnp.zeros((), dtype), jnp.zeros(p, dtype)
-    init = _Sums(zero, zero, zeros, zero, zeros, jnp.zeros((p, p), dtype), zero)
+    init = _Sums(zero, zero, zeros, zero, zeros, jnp.zeros((p, p), dtype))
     # Whole blocks only: the last, shifted block of `_pass` is never sampled.
-    return jax.lax.fori_loop(0, (n // rows) // every, block, init)
+    sums, weight = jax.lax.fori_loop(0, (n // rows) // every, block, (init, zero))
+    # Zero weight in every sampled block makes the Hessian NaN, which
+    # newton_glm answers with the exact one.
+    scale = _total_weight(X, sample_weight) / weight
+    return sums._replace(
+        d2=scale * sums.d2,
+        column_sums=scale * sums.column_sums,
+        gram=scale * sums.gram,
+    )
 
 
 def _total_weight(X, sample_weight):
@@ -224,7 +229,7 @@ def _total_weight(X, sample_weight):
     return jnp.sum(sample_weight)
 
 
-def _penalised(sums: _Sums, weights, penalty, total_weight, every=1):
+def _penalised(sums: _Sums, weights, penalty, total_weight):
     """Mean penalised loss, and gradient and Hessian of the summed objective.
 
     Ordered bias first, then the weights; the Hessian is None when the pass
@@ -238,13 +243,9 @@ def _penalised(sums: _Sums, weights, penalty, total_weight, every=1):
         return loss, grad, None
 
     p = weights.shape[0]
-    # A Hessian from a sample of blocks is scaled up to the whole data.
-    scale = jnp.where(every > 1, total_weight / sums.sampled, 1)
     ridge = penalty * total_weight * jnp.eye(p, dtype=weights.dtype)
-    top = scale * jnp.concatenate([sums.d2[None], sums.column_sums])
-    lower = jnp.concatenate(
-        [scale * sums.column_sums[:, None], scale * sums.gram + ridge], axis=1
-    )
+    top = jnp.concatenate([sums.d2[None], sums.column_sums])
+    lower = jnp.concatenate([sums.column_sums[:, None], sums.gram + ridge], axis=1)
     return loss, grad, jnp.concatenate([top[None, :], lower], axis=0)
 
 
@@ -456,7 +457,7 @@ def newton_glm(
             sums = jax.lax.cond(every > 1, sampled, exact, params)
         else:
             sums = exact(params)
-        return _penalised(sums, params["weights"], penalty, total_weight, every)
+        return _penalised(sums, params["weights"], penalty, total_weight)
 
     def keep_going(state):
         k, _, _, _, _, _, t, step_size, every, _ = state
